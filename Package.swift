@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot loops use SIMD8<Float> with fused multiply-add; without a target CPU that has AVX2 + FMA,
+// Swift lowers every FMA to a libm call. Every x86-64 CPU of the last decade has both.
+#if arch(x86_64)
+let vectorISA: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let vectorISA: [SwiftSetting] = []
+#endif
+let numeric: [SwiftSetting] = vectorISA + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "SwiftGRPO",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "grpo", targets: ["grpo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: numeric),
+        .target(name: "PolicyModel", dependencies: ["Tensors"], swiftSettings: numeric),
+        .executableTarget(name: "grpo", dependencies: [
+            "PolicyModel", "Tensors",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: vectorISA),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: vectorISA),
+        .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel", "Tensors"],
+                    resources: [.copy("Fixtures")], swiftSettings: vectorISA),
+    ],
+    swiftLanguageModes: [.v5]
+)
