@@ -1,0 +1,250 @@
+import Foundation
+
+/// Math-answer equivalence: normalization (`MathNormalizer`), then structure (tuples, sets, intervals,
+/// matrices, choice letters), then numbers and expressions compared by value. Conventions, with examples,
+/// are in docs/rewards.md ("Math equivalence").
+public struct MathEquivalence: Sendable {
+    /// Relative tolerance for numbers that are not both exact (see `numbersEqual`).
+    public var relativeTolerance: Double
+
+    public init(relativeTolerance: Double = 1e-6) {
+        self.relativeTolerance = relativeTolerance
+    }
+
+    /// True when the two answers are equivalent. Symmetric.
+    public func areEquivalent(_ first: String, _ second: String) -> Bool {
+        let a = MathNormalizer.normalize(first)
+        let b = MathNormalizer.normalize(second)
+        if a == b { return !a.isEmpty || first.trimmingCharacters(in: .whitespacesAndNewlines) == second.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if a.isEmpty || b.isEmpty { return false }
+        if a.count > MathNormalizer.maxParsedLength || b.count > MathNormalizer.maxParsedLength {
+            return a.lowercased() == b.lowercased()
+        }
+        return equal(MathValue.parse(a), MathValue.parse(b))
+    }
+
+    /// Compares a completion's extracted answer with a gold answer (the gold may be a full solution with a
+    /// box, GSM8K's `#### 18`, `$`-delimited or bare).
+    public func matchesGold(_ answer: String, gold: String) -> Bool {
+        areEquivalent(answer, AnswerExtraction.gold(gold))
+    }
+
+    func equal(_ a: MathValue, _ b: MathValue) -> Bool {
+        switch (a, b) {
+        case (.choice(let x), .choice(let y)): return x == y
+        case (.text(let x), .text(let y)): return x == y
+        case (.expression(let x), .expression(let y)): return expressionsEqual(x, y)
+        case (.bracketed(let o1, let c1, let xs), .bracketed(let o2, let c2, let ys)):
+            return o1 == o2 && c1 == c2 && orderedEqual(xs, ys)
+        case (.bracketed("(", ")", let xs), .list(let ys)), (.list(let xs), .bracketed("(", ")", let ys)):
+            return orderedEqual(xs, ys)
+        case (.set(let xs), .set(let ys)), (.set(let xs), .list(let ys)), (.list(let xs), .set(let ys)),
+             (.list(let xs), .list(let ys)), (.union(let xs), .union(let ys)):
+            return unorderedEqual(xs, ys)
+        case (.matrix(let xs), .matrix(let ys)):
+            return xs.count == ys.count && zip(xs, ys).allSatisfy { orderedEqual($0, $1) }
+        case (.choice(let x), .text(let y)), (.text(let y), .choice(let x)):
+            return String(x).lowercased() == y
+        default:
+            return false
+        }
+    }
+
+    func orderedEqual(_ xs: [MathValue], _ ys: [MathValue]) -> Bool {
+        xs.count == ys.count && zip(xs, ys).allSatisfy { equal($0, $1) }
+    }
+
+    func unorderedEqual(_ xs: [MathValue], _ ys: [MathValue]) -> Bool {
+        guard xs.count == ys.count, xs.count <= 64 else { return false }
+        var used = [Bool](repeating: false, count: ys.count)
+        for x in xs {
+            guard let j = ys.indices.first(where: { !used[$0] && equal(x, ys[$0]) }) else { return false }
+            used[j] = true
+        }
+        return true
+    }
+
+    /// Variables are compared by evaluating both sides at the same fixed points.
+    static let samplePoints: [Double] = [0.5772156649, 1.4142135623, 2.7182818284, -1.3247179572]
+
+    func expressionsEqual(_ x: MathNode, _ y: MathNode) -> Bool {
+        var variables = Set<String>()
+        x.collectVariables(into: &variables)
+        y.collectVariables(into: &variables)
+        if variables.isEmpty {
+            return numbersEqual(x.evaluate([:]), y.evaluate([:]))
+        }
+        let names = variables.sorted()
+        var comparedPoints = 0
+        for (p, base) in MathEquivalence.samplePoints.enumerated() {
+            var env: [String: Double] = [:]
+            for (k, name) in names.enumerated() {
+                // Distinct, irrational-ish values per variable and point.
+                env[name] = base + Double(k) * 0.7310585786 + Double(p) * 0.1
+            }
+            let a = x.evaluate(env), b = y.evaluate(env)
+            if a.value.isNaN && b.value.isNaN { continue }
+            guard numbersEqual(a, b) else { return false }
+            comparedPoints += 1
+        }
+        return comparedPoints > 0
+    }
+
+    /// Both exact: equal exactly, except a terminating decimal against a non-terminating rational, which is
+    /// compared with the tolerance (`0.333333` ≈ `1/3`). Otherwise: |a − b| ≤ tol · max(|a|, |b|).
+    func numbersEqual(_ a: MathNumber, _ b: MathNumber) -> Bool {
+        if a.isExact && b.isExact {
+            if a.numerator == b.numerator && a.denominator == b.denominator { return true }
+            if a.isTerminatingDecimal == b.isTerminatingDecimal { return false }
+        }
+        let x = a.value, y = b.value
+        if x.isNaN || y.isNaN { return false }
+        if x.isInfinite || y.isInfinite { return x == y }
+        if x == y { return true }
+        return abs(x - y) <= relativeTolerance * max(abs(x), abs(y)) * (1 + 1e-12)
+    }
+}
+
+/// The structure of a normalized answer.
+indirect enum MathValue {
+    case expression(MathNode)
+    /// `(1,2)`, `[0,1)`, `(-\infty, 3]`: ordered, with its brackets (a pair in parentheses is both a point and
+    /// an open interval).
+    case bracketed(Character, Character, [MathValue])
+    /// `\{1,2\}`: unordered.
+    case set([MathValue])
+    /// `1, 2` at the top level: unordered (several answers).
+    case list([MathValue])
+    /// `A \cup B`: unordered parts.
+    case union([MathValue])
+    case matrix([[MathValue]])
+    /// A multiple-choice letter, uppercased.
+    case choice(Character)
+    /// Anything else: compared as lowercased text.
+    case text(String)
+
+    static func parse(_ s: String, depth: Int = 0) -> MathValue {
+        guard depth < 16, !s.isEmpty else { return .text(s.lowercased()) }
+        let chars = Array(s)
+        if let letter = choiceLetter(chars) { return .choice(letter) }
+        if s == "\\emptyset" || s == "\\varnothing" || s == "\\{\\}" || s == "\\O" { return .set([]) }
+        let unionParts = splitTopLevel(chars, separator: "\\cup")
+        if unionParts.count > 1 {
+            return .union(unionParts.map { parse($0, depth: depth + 1) })
+        }
+        if let matrix = parseMatrix(s, depth: depth) { return matrix }
+        // `\{ … \}` whose opening brace closes at the end.
+        if s.hasPrefix("\\{"), s.hasSuffix("\\}"), matchingClose(chars, 0) == chars.count - 2 {
+            let inner = Array(chars[2..<(chars.count - 2)])
+            if inner.isEmpty { return .set([]) }
+            return .set(splitTopLevel(inner, separator: ",").map { parse($0, depth: depth + 1) })
+        }
+        if let open = chars.first, let close = chars.last, "([".contains(open), ")]".contains(close),
+           matchingClose(chars, 0) == chars.count - 1 {
+            let inner = Array(chars[1..<(chars.count - 1)])
+            let items = splitTopLevel(inner, separator: ",")
+            if items.count > 1 {
+                return .bracketed(open, close, items.map { parse($0, depth: depth + 1) })
+            }
+        }
+        let items = splitTopLevel(chars, separator: ",")
+        if items.count > 1 {
+            return .list(items.map { parse($0, depth: depth + 1) })
+        }
+        if let node = MathExpressionParser.parse(s), !looksLikeWord(chars) {
+            return .expression(node)
+        }
+        return .text(s.lowercased())
+    }
+
+    /// `C`, `(C)`, `C)`, `(c)`: a single letter, optionally in parentheses.
+    static func choiceLetter(_ chars: [Character]) -> Character? {
+        var c = chars[...]
+        if c.first == "(" && c.last == ")" { c = c.dropFirst().dropLast() } else if c.last == ")" { c = c.dropLast() }
+        guard c.count == 1, let letter = c.first, letter.isASCII, letter.isLetter else { return nil }
+        return Character(letter.uppercased())
+    }
+
+    /// Three or more letters in a row (outside commands) are a word, not a product of variables.
+    static func looksLikeWord(_ chars: [Character]) -> Bool {
+        var run = 0
+        var inCommand = false
+        for c in chars {
+            if c == "\\" { inCommand = true; run = 0; continue }
+            if c.isASCII && c.isLetter {
+                if inCommand { continue }
+                run += 1
+                if run >= 3 { return true }
+            } else {
+                inCommand = false
+                run = 0
+            }
+        }
+        return false
+    }
+
+    /// Index of the bracket closing the one at `start` (`(`/`[` with `)`/`]`, `{` with `}`, `\{` with `\}`).
+    static func matchingClose(_ chars: [Character], _ start: Int) -> Int? {
+        var depth = 0
+        var i = start
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\\" && i + 1 < chars.count && (chars[i + 1] == "{" || chars[i + 1] == "}") {
+                depth += chars[i + 1] == "{" ? 1 : -1
+                if depth == 0 { return i }
+                i += 2
+                continue
+            }
+            if "([{".contains(c) { depth += 1 } else if ")]}".contains(c) {
+                depth -= 1
+                if depth == 0 { return i }
+                if depth < 0 { return nil }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Splits on `separator` outside any brackets.
+    static func splitTopLevel(_ chars: [Character], separator: String) -> [String] {
+        let sep = Array(separator)
+        var parts: [String] = []
+        var depth = 0
+        var start = 0
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\\" && i + 1 < chars.count && (chars[i + 1] == "{" || chars[i + 1] == "}") {
+                depth += chars[i + 1] == "{" ? 1 : -1
+                i += 2
+                continue
+            }
+            if "([{".contains(c) { depth += 1 } else if ")]}".contains(c) { depth -= 1 }
+            if depth == 0, c == sep[0], i + sep.count <= chars.count, Array(chars[i..<i + sep.count]) == sep,
+               !(sep.count > 1 && i + sep.count < chars.count && chars[i + sep.count].isLetter) {
+                parts.append(String(chars[start..<i]))
+                i += sep.count
+                start = i
+                continue
+            }
+            i += 1
+        }
+        parts.append(String(chars[start...]))
+        return parts
+    }
+
+    static func parseMatrix(_ s: String, depth: Int) -> MathValue? {
+        for kind in ["pmatrix", "bmatrix", "matrix", "vmatrix", "Bmatrix"] {
+            let open = "\\begin{\(kind)}", close = "\\end{\(kind)}"
+            if s.hasPrefix(open), s.hasSuffix(close), s.count >= open.count + close.count {
+                let inner = String(s.dropFirst(open.count).dropLast(close.count))
+                var rows = inner.components(separatedBy: "\\\\").filter { !$0.isEmpty }
+                if rows.isEmpty { rows = [""] }
+                return .matrix(rows.map { row in
+                    row.components(separatedBy: "&").map { parse($0, depth: depth + 1) }
+                })
+            }
+        }
+        return nil
+    }
+}

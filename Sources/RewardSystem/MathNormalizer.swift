@@ -1,0 +1,304 @@
+import Foundation
+
+/// String-level normalization of a math answer, before it is parsed. Each step is one documented convention
+/// (see docs/rewards.md, "Math equivalence"). All steps are linear in the length of the answer.
+public enum MathNormalizer {
+    /// Answers longer than this are compared as normalized strings only (no parsing).
+    public static let maxParsedLength = 2_000
+
+    /// The normalized form of an answer, e.g. `"$\\dfrac{1}{2}\\text{ cm}$"` → `"\\frac{1}{2}"`.
+    public static func normalize(_ answer: String) -> String {
+        var s = answer
+        s = replaceUnicode(s)
+        s = s.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+            .replacingOccurrences(of: "\t", with: " ")
+        s = stripMathDelimiters(s)
+        if case .found(let inner) = AnswerExtraction.lastBox(in: s) { s = stripMathDelimiters(inner) }
+        // Styling and sizing commands that carry no value.
+        for command in ["displaystyle", "textstyle", "scriptstyle", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
+                        "big", "Big", "bigg", "Bigg", "biggl", "biggr", "limits", "nolimits"] {
+            s = removeCommand(s, command)
+        }
+        s = s.replacingOccurrences(of: "\\dfrac", with: "\\frac").replacingOccurrences(of: "\\tfrac", with: "\\frac")
+            .replacingOccurrences(of: "\\cfrac", with: "\\frac")
+        // Thousands separators written the LaTeX way: `1{,}000`, `1\,000`, `49,\!479`.
+        s = joinThousands(s, separator: "{,}")
+        s = joinThousands(s, separator: "\\,")
+        s = s.replacingOccurrences(of: "{,}", with: ",").replacingOccurrences(of: ",\\!", with: ",")
+        // Spacing commands.
+        for spacing in ["\\!", "\\,", "\\;", "\\:", "\\>", "\\ ", "\\quad", "\\qquad", "~"] {
+            s = s.replacingOccurrences(of: spacing, with: " ")
+        }
+        s = removeDegrees(s)
+        s = s.replacingOccurrences(of: "\\%", with: "").replacingOccurrences(of: "%", with: "")
+        s = s.replacingOccurrences(of: "\\$", with: " ").replacingOccurrences(of: "$", with: " ")
+        s = stripTextGroups(s)
+        s = stripTrailingWords(s)
+        s = rightOfLastEquals(s)
+        s = s.filter { !$0.isWhitespace }
+        while let last = s.last, last == "." || last == "," || last == ";" { s.removeLast() }
+        if s.hasSuffix("\\\\") { s.removeLast(2) }
+        s = joinPlainThousands(s)
+        return s
+    }
+
+    static func replaceUnicode(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { $0.value > 0x7F }) else { return s }
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\u{2212}", "\u{2013}", "\u{2014}": out += "-"
+            case "\u{00D7}": out += "\\times "
+            case "\u{00F7}": out += "\\div "
+            case "\u{22C5}", "\u{00B7}": out += "\\cdot "
+            case "\u{03C0}": out += "\\pi "
+            case "\u{221E}": out += "\\infty "
+            case "\u{221A}": out += "\\sqrt"
+            case "\u{00B0}": out += "^\\circ "
+            case "\u{2264}": out += "\\le "
+            case "\u{2265}": out += "\\ge "
+            case "\u{222A}": out += "\\cup "
+            case "\u{00A0}", "\u{2009}", "\u{202F}", "\u{2007}": out += " "
+            case "\u{20AC}", "\u{00A3}": out += " "  // € £ as units
+            case "\u{00B2}": out += "^2"
+            case "\u{00B3}": out += "^3"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Removes surrounding `$…$`, `$$…$$`, `\(…\)`, `\[…\]` (repeatedly).
+    static func stripMathDelimiters(_ input: String) -> String {
+        var s = input.trimmingCharacters(in: .whitespaces)
+        while true {
+            var changed = false
+            for (open, close) in [("$$", "$$"), ("\\(", "\\)"), ("\\[", "\\]"), ("$", "$")] {
+                if s.count >= open.count + close.count, s.hasPrefix(open), s.hasSuffix(close) {
+                    let inner = s.dropFirst(open.count).dropLast(close.count)
+                    // Only if the delimiters pair with each other (no other `$` inside for `$…$`).
+                    if open == "$", inner.contains("$") { continue }
+                    s = String(inner).trimmingCharacters(in: .whitespaces)
+                    changed = true
+                    break
+                }
+            }
+            if !changed { return s }
+        }
+    }
+
+    /// Removes `\name` where it is not the prefix of a longer command.
+    static func removeCommand(_ s: String, _ name: String) -> String {
+        let pattern = "\\" + name
+        guard s.contains(pattern) else { return s }
+        var out = ""
+        var rest = Substring(s)
+        while let r = rest.range(of: pattern) {
+            out += rest[..<r.lowerBound]
+            let after = rest[r.upperBound...]
+            if let next = after.first, next.isLetter {
+                out += rest[r]
+            } else if name == "left" || name == "right", after.first == "." {
+                rest = after.dropFirst()
+                continue
+            }
+            rest = after
+        }
+        out += rest
+        return out
+    }
+
+    static func removeDegrees(_ s: String) -> String {
+        var s = s
+        for pattern in ["^{\\circ}", "^{ \\circ }", "^{ \\circ}", "^{\\circ }", "^\\circ", "^{\\degree}", "\\degree", "\\circ",
+                        "^\\text{o}"] {
+            s = s.replacingOccurrences(of: pattern, with: "")
+        }
+        for word in ["degrees", "degree"] {
+            s = s.replacingOccurrences(of: "\\text{ \(word)}", with: "").replacingOccurrences(of: "\\text{\(word)}", with: "")
+        }
+        return s
+    }
+
+    /// Removes `separator` between a digit and exactly three digits (a thousands separator).
+    static func joinThousands(_ s: String, separator: String) -> String {
+        guard s.contains(separator) else { return s }
+        let chars = Array(s)
+        let sep = Array(separator)
+        var out: [Character] = []
+        out.reserveCapacity(chars.count)
+        var i = 0
+        while i < chars.count {
+            if i + sep.count <= chars.count, Array(chars[i..<i + sep.count]) == sep,
+               let prev = out.last, prev.isASCII, prev.isNumber {
+                let j = i + sep.count
+                var k = j
+                while k < chars.count, chars[k].isASCII, chars[k].isNumber { k += 1 }
+                if k - j == 3 {
+                    i = j
+                    continue
+                }
+            }
+            out.append(chars[i])
+            i += 1
+        }
+        return String(out)
+    }
+
+    /// A whole answer `7,425,000` or `-1,000.5` (groups of exactly three digits) → without the commas.
+    static func joinPlainThousands(_ s: String) -> String {
+        guard s.contains(",") else { return s }
+        let chars = Array(s)
+        var i = 0
+        if i < chars.count, chars[i] == "-" || chars[i] == "+" { i += 1 }
+        var lead = 0
+        while i < chars.count, chars[i].isASCII, chars[i].isNumber { i += 1; lead += 1 }
+        guard (1...3).contains(lead) else { return s }
+        var groups = 0
+        while i < chars.count, chars[i] == "," {
+            var k = i + 1
+            while k < chars.count, chars[k].isASCII, chars[k].isNumber { k += 1 }
+            guard k - (i + 1) == 3 else { return s }
+            i = k
+            groups += 1
+        }
+        if i < chars.count, chars[i] == "." {
+            var k = i + 1
+            while k < chars.count, chars[k].isASCII, chars[k].isNumber { k += 1 }
+            guard k > i + 1 else { return s }
+            i = k
+        }
+        guard groups > 0, i == chars.count else { return s }
+        return s.replacingOccurrences(of: ",", with: "")
+    }
+
+    static let textCommands = ["text", "textbf", "textit", "textrm", "textsf", "texttt", "textnormal", "mbox", "mathrm",
+                               "mathbf", "mathit", "mathsf", "mathtt", "mathnormal", "boldsymbol", "bm", "operatorname", "hbox"]
+
+    enum Segment {
+        case math(String)
+        case text(String)
+    }
+
+    /// `\text{…}`-like groups: leading and trailing ones (units, words) are removed when math remains;
+    /// all others are unwrapped (`\text{Evelyn}` → `Evelyn`, `\text{(C)}` → `(C)`).
+    static func stripTextGroups(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var segments: [Segment] = []
+        var current = ""
+        let chars = Array(s)
+        var i = 0
+        outer: while i < chars.count {
+            if chars[i] == "\\" {
+                var j = i + 1
+                while j < chars.count, chars[j].isASCII, chars[j].isLetter { j += 1 }
+                let name = String(chars[(i + 1)..<j])
+                if textCommands.contains(name) {
+                    var k = j
+                    while k < chars.count, chars[k] == " " { k += 1 }
+                    if k < chars.count, chars[k] == "{" {
+                        var depth = 0
+                        var m = k
+                        while m < chars.count {
+                            if chars[m] == "{" { depth += 1 } else if chars[m] == "}" {
+                                depth -= 1
+                                if depth == 0 { break }
+                            }
+                            m += 1
+                        }
+                        if m < chars.count {
+                            if !current.isEmpty { segments.append(.math(current)); current = "" }
+                            segments.append(.text(String(chars[(k + 1)..<m])))
+                            i = m + 1
+                            continue outer
+                        }
+                    }
+                }
+            }
+            current.append(chars[i])
+            i += 1
+        }
+        if !current.isEmpty { segments.append(.math(current)) }
+        func isBlank(_ seg: Segment) -> Bool {
+            if case .math(let m) = seg { return m.allSatisfy { $0.isWhitespace || $0 == "." || $0 == "," } }
+            return false
+        }
+        func hasContent(_ seg: Segment) -> Bool {
+            if case .math(let m) = seg { return !isBlank(.math(m)) }
+            return false
+        }
+        guard segments.contains(where: { if case .text = $0 { return true }; return false }) else { return s }
+        if segments.contains(where: hasContent) {
+            // Drop leading text groups and trailing ones (with an exponent right after, as in `\text{cm}^2`).
+            while let first = segments.first, !hasContent(first) { segments.removeFirst() }
+            while let last = segments.last, !hasContent(last) { segments.removeLast() }
+            // `5\text{ cm}^2`: a power right after a trailing unit belongs to the unit.
+            if segments.count >= 3, case .math(let m) = segments[segments.count - 1], case .text = segments[segments.count - 2],
+               ["^2", "^3", "^{2}", "^{3}"].contains(m.trimmingCharacters(in: .whitespaces)) {
+                segments.removeLast(2)
+                while let last = segments.last, !hasContent(last) { segments.removeLast() }
+            }
+        }
+        var out = ""
+        for seg in segments {
+            switch seg {
+            case .math(let m): out += m
+            case .text(let t): out += " " + t + " "
+            }
+        }
+        return out
+    }
+
+    static let unitWords: Set<String> = [
+        "percent", "pct", "degrees", "degree", "dollars", "dollar", "cents", "cent", "units", "unit",
+        "meters", "meter", "cm", "mm", "km", "m", "kg", "g", "mg", "seconds", "second", "minutes", "minute",
+        "hours", "hour", "days", "day", "inches", "inch", "feet", "foot", "ft", "miles", "mile", "mph", "sq",
+    ]
+
+    /// `28 percent`, `10 meters`, `5 apples` → `28`, `10`, `5`: trailing plain words of two or more letters
+    /// after a number are dropped (a lone letter, as in `2 x`, is kept; so is text without a number).
+    static func stripTrailingWords(_ s: String) -> String {
+        var words = s.split(separator: " ", omittingEmptySubsequences: true)
+        guard words.count >= 2 else { return s }
+        var dropped = false
+        while words.count >= 2, let last = words.last {
+            let w = last.trimmingCharacters(in: CharacterSet(charactersIn: ".,;:!"))
+            let isWord = w.count >= 2 && w.allSatisfy { $0.isLetter } || unitWords.contains(w.lowercased())
+                || (w.hasPrefix("^") && dropped)
+            guard isWord else { break }
+            words.removeLast()
+            dropped = true
+        }
+        guard dropped else { return s }
+        let rest = words.joined(separator: " ")
+        // Only when what remains ends in a number or a closing bracket/brace (a value, not a word).
+        guard let tail = rest.last, tail.isNumber || tail == "}" || tail == ")" else { return s }
+        return rest
+    }
+
+    /// `x = 5` → `5`: the right side of the last top-level `=` (or `\approx`), when it is not empty.
+    static func rightOfLastEquals(_ s: String) -> String {
+        guard s.contains("=") || s.contains("\\approx") else { return s }
+        let chars = Array(s)
+        var depth = 0
+        var cut = -1
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "{" || c == "(" || c == "[" { depth += 1 } else if c == "}" || c == ")" || c == "]" { depth -= 1 }
+            if depth == 0 {
+                if c == "=" {
+                    // Not part of `\le=`, `<=`, `>=`, `!=`.
+                    let prev = i > 0 ? chars[i - 1] : " "
+                    if prev != "<" && prev != ">" && prev != "!" { cut = i + 1 }
+                } else if c == "\\", i + 7 <= chars.count, String(chars[i..<i + 7]) == "\\approx" {
+                    cut = i + 7
+                }
+            }
+            i += 1
+        }
+        guard cut > 0, cut <= chars.count else { return s }
+        let right = String(chars[cut...]).trimmingCharacters(in: .whitespaces)
+        return right.isEmpty ? s : right
+    }
+}
