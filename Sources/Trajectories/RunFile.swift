@@ -1,0 +1,269 @@
+import CHDF5
+import Foundation
+
+/// An open run file: its HDF5 handle, its columns by path, its metadata, and the extent of its complete rows.
+/// Shared by `TrajectoryWriter` and `TrajectoryReader`.
+final class RunFile {
+    let path: String
+    let id: hid_t
+    let metadata: RunMetadata
+    private(set) var columns: [String: Column]
+    private(set) var isOpen = true
+
+    private init(path: String, id: hid_t, metadata: RunMetadata, columns: [String: Column]) {
+        self.path = path
+        self.id = id
+        self.metadata = metadata
+        self.columns = columns
+    }
+
+    func column(_ path: String) -> Column {
+        guard let column = columns[path] else { preconditionFailure("\(path) is not in the schema") }
+        return column
+    }
+
+    deinit { try? close() }
+
+    /// Closes every column, then the file; throws when the final flush fails. Closing twice does nothing.
+    func close() throws {
+        guard isOpen else { return }
+        isOpen = false
+        // Columns close their datasets when released; HDF5 closes the file only once none is open.
+        columns = [:]
+        try HDF5.check(H5Fclose(id), "close \(path)")
+    }
+
+    // MARK: Creating
+
+    static func create(path: String, metadata: RunMetadata, overwrite: Bool) throws -> RunFile {
+        _ = HDF5.ready
+        let directory = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            throw TrajectoryError.cannotCreate(path: path, reason: "directory \(directory) does not exist")
+        }
+        if !overwrite, FileManager.default.fileExists(atPath: path) { throw TrajectoryError.alreadyExists(path: path) }
+        let access = try fileAccessProperties(clearStatusFlags: false)
+        defer { H5Pclose(access) }
+        let id = H5Fcreate(path, chdf5_acc_trunc(), chdf5_default(), access)
+        guard id >= 0 else { throw TrajectoryError.cannotCreate(path: path, reason: HDF5.takeErrorDescription()) }
+        do {
+            try writeRootAttributes(id, metadata)
+            for table in TrajectorySchema.tables {
+                let group = try HDF5.check(id: H5Gcreate2(id, table, chdf5_default(), chdf5_default(), chdf5_default()),
+                                           "create group \(table)")
+                H5Gclose(group)
+            }
+            var columns: [String: Column] = [:]
+            for spec in TrajectorySchema.columns {
+                let width: Int?
+                switch spec.width {
+                case .one: width = nil
+                case .rules: width = metadata.rewardRules.count
+                case .extra: width = metadata.extraStepMetrics.count
+                }
+                let column = try Column.create(in: id, path: spec.path, kind: spec.kind, width: width,
+                                               chunkRows: TrajectorySchema.chunkRows(of: spec.table), fill: spec.fill,
+                                               deflateLevel: TrajectorySchema.deflateLevel)
+                switch spec.width {
+                case .one: break
+                case .rules: try HDF5.writeAttribute(column.id, "rule_names", strings: metadata.rewardRules)
+                case .extra: try HDF5.writeAttribute(column.id, "metric_names", strings: metadata.extraStepMetrics)
+                }
+                columns[spec.path] = column
+            }
+            return RunFile(path: path, id: id, metadata: metadata, columns: columns)
+        } catch {
+            H5Fclose(id)
+            throw TrajectoryError.cannotCreate(path: path, reason: "\(error)")
+        }
+    }
+
+    private static func writeRootAttributes(_ id: hid_t, _ metadata: RunMetadata) throws {
+        guard metadata.rewardWeights.count == metadata.rewardRules.count else {
+            throw TrajectoryError.invalidRecord("metadata has \(metadata.rewardRules.count) reward rules but "
+                + "\(metadata.rewardWeights.count) weights")
+        }
+        try HDF5.writeAttribute(id, "format", string: TrajectorySchema.formatName)
+        try HDF5.writeAttribute(id, "format_version", int64: Int64(TrajectorySchema.version))
+        try HDF5.writeAttribute(id, "swiftgrpo_version", string: metadata.swiftGRPOVersion)
+        try HDF5.writeAttribute(id, "experiment", string: metadata.experiment)
+        try HDF5.writeAttribute(id, "seed", uint64: metadata.seed)
+        try HDF5.writeAttribute(id, "model_path", string: metadata.modelPath)
+        try HDF5.writeAttribute(id, "model_hash", string: metadata.modelHash)
+        try HDF5.writeAttribute(id, "tokenizer_path", string: metadata.tokenizerPath)
+        try HDF5.writeAttribute(id, "tokenizer_hash", string: metadata.tokenizerHash)
+        try HDF5.writeAttribute(id, "reward_rules", strings: metadata.rewardRules)
+        try HDF5.writeAttribute(id, "reward_weights", doubles: metadata.rewardWeights)
+        try HDF5.writeAttribute(id, "extra_step_metrics", strings: metadata.extraStepMetrics)
+        try HDF5.writeAttribute(id, "start_time", string: metadata.startTime)
+    }
+
+    // MARK: Opening
+
+    /// Opens an existing run file and checks it against the schema. `writable` opens it for appending (and clears
+    /// the "open for writing" mark a killed writer leaves); otherwise it opens for SWMR reading, so a file that a
+    /// run is still writing can be read.
+    static func open(path: String, writable: Bool) throws -> RunFile {
+        _ = HDF5.ready
+        guard FileManager.default.fileExists(atPath: path) else { throw TrajectoryError.fileNotFound(path: path) }
+        guard HDF5.isHDF5(path) else { throw TrajectoryError.notHDF5(path: path) }
+        let access = try fileAccessProperties(clearStatusFlags: writable)
+        defer { H5Pclose(access) }
+        var id: hid_t
+        if writable {
+            id = H5Fopen(path, chdf5_acc_rdwr(), access)
+        } else {
+            id = H5Fopen(path, chdf5_acc_rdonly() | chdf5_acc_swmr_read(), access)
+            if id < 0 {
+                // Files not written in the SWMR format (not ours, or from other tools) open without SWMR.
+                _ = HDF5.takeErrorDescription()
+                id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_default())
+            }
+        }
+        guard id >= 0 else { throw TrajectoryError.cannotOpen(path: path, reason: HDF5.takeErrorDescription()) }
+        do {
+            let metadata = try readRootAttributes(id, path: path)
+            var columns: [String: Column] = [:]
+            for spec in TrajectorySchema.columns {
+                let column = try Column.open(in: id, path: spec.path, kind: spec.kind, twoDimensional: spec.width != .one,
+                                             fileName: path)
+                let expectedWidth: Int?
+                switch spec.width {
+                case .one: expectedWidth = nil
+                case .rules: expectedWidth = metadata.rewardRules.count
+                case .extra: expectedWidth = metadata.extraStepMetrics.count
+                }
+                guard column.width == expectedWidth else {
+                    throw TrajectoryError.schemaMismatch(path: path, detail:
+                        "dataset \(spec.path) has \(column.width ?? 1) columns, the root attributes name \(expectedWidth ?? 1)")
+                }
+                columns[spec.path] = column
+            }
+            return RunFile(path: path, id: id, metadata: metadata, columns: columns)
+        } catch {
+            H5Fclose(id)
+            throw error
+        }
+    }
+
+    private static func readRootAttributes(_ id: hid_t, path: String) throws -> RunMetadata {
+        guard try HDF5.readStringAttribute(id, "format") == TrajectorySchema.formatName else {
+            throw TrajectoryError.notARunFile(path: path)
+        }
+        guard let version = try HDF5.readNumbersAttribute(id, "format_version")?.first else {
+            throw TrajectoryError.missingAttribute(path: path, attribute: "format_version")
+        }
+        guard Int(version) == TrajectorySchema.version else {
+            throw TrajectoryError.unsupportedFormatVersion(path: path, found: Int(version), supported: TrajectorySchema.version)
+        }
+        func string(_ name: String) throws -> String {
+            guard let value = try HDF5.readStringAttribute(id, name) else {
+                throw TrajectoryError.missingAttribute(path: path, attribute: name)
+            }
+            return value
+        }
+        func strings(_ name: String) throws -> [String] {
+            guard let value = try HDF5.readStringsAttribute(id, name) else {
+                throw TrajectoryError.missingAttribute(path: path, attribute: name)
+            }
+            return value
+        }
+        guard let seed = try HDF5.readUInt64Attribute(id, "seed") else {
+            throw TrajectoryError.missingAttribute(path: path, attribute: "seed")
+        }
+        guard var weights = try HDF5.readNumbersAttribute(id, "reward_weights") else {
+            throw TrajectoryError.missingAttribute(path: path, attribute: "reward_weights")
+        }
+        let rules = try strings("reward_rules")
+        if rules.isEmpty { weights = [] }  // an empty attribute is stored with one placeholder value
+        return RunMetadata(experiment: try string("experiment"), seed: seed, swiftGRPOVersion: try string("swiftgrpo_version"),
+                           modelPath: try string("model_path"), modelHash: try string("model_hash"),
+                           tokenizerPath: try string("tokenizer_path"), tokenizerHash: try string("tokenizer_hash"),
+                           rewardRules: rules, rewardWeights: weights,
+                           extraStepMetrics: try strings("extra_step_metrics"), startTime: try string("start_time"))
+    }
+
+    private static func fileAccessProperties(clearStatusFlags: Bool) throws -> hid_t {
+        let access = try HDF5.check(id: H5Pcreate(chdf5_p_file_access()), "file access properties")
+        // SWMR needs the 1.10 file format (superblock version 3).
+        try HDF5.check(H5Pset_libver_bounds(access, chdf5_libver_swmr_low(), chdf5_libver_latest()), "set file format bounds")
+        if clearStatusFlags {
+            try HDF5.check(chdf5_set_clear_status_flags(access), "clear the file's open-for-writing flags")
+        }
+        return access
+    }
+
+    func startSingleWriterMultipleReaders() throws {
+        try HDF5.check(H5Fstart_swmr_write(id), "start SWMR writing on \(path)")
+    }
+
+    func flush() throws {
+        try HDF5.check(H5Fflush(id, H5F_SCOPE_LOCAL), "flush \(path)")
+    }
+
+    func refresh() throws {
+        for column in columns.values { try column.refresh() }
+    }
+
+    // MARK: Complete rows
+
+    /// How many rows of each table belong to complete steps and evaluations; rows past these are a write that
+    /// was cut short (a kill, a full disk) and are ignored by the reader and dropped on resume.
+    struct Extent: Equatable {
+        var steps = 0, prompts = 0, completions = 0, tokens = 0, evals = 0, evalProblems = 0
+    }
+
+    /// The complete rows, optionally only those of steps ≤ `throughStep` (and evaluations at steps ≤ it).
+    func completeExtent(throughStep: Int? = nil) throws -> Extent {
+        func rows(_ table: String) -> Int {
+            TrajectorySchema.columns.filter { $0.table == table }.map { column($0.path).rows }.min() ?? 0
+        }
+        let promptRows = rows("prompts"), completionRows = rows("completions"), tokenRows = rows("tokens")
+        var extent = Extent()
+        let stepRows = rows("steps")
+        if stepRows > 0 {
+            let steps: [Int64] = try column("steps/step").read(rows: 0..<stepRows)
+            let firstPrompt: [Int64] = try column("steps/first_prompt").read(rows: 0..<stepRows)
+            let promptCount: [Int64] = try column("steps/prompt_count").read(rows: 0..<stepRows)
+            let firstCompletion: [Int64] = try column("steps/first_completion").read(rows: 0..<stepRows)
+            let completionCount: [Int64] = try column("steps/completion_count").read(rows: 0..<stepRows)
+            let firstToken: [Int64] = try column("steps/first_token").read(rows: 0..<stepRows)
+            let tokenCount: [Int64] = try column("steps/token_count").read(rows: 0..<stepRows)
+            var previous = Int64.min
+            for row in 0..<stepRows {
+                let prompts = Int(firstPrompt[row] + promptCount[row])
+                let completions = Int(firstCompletion[row] + completionCount[row])
+                let tokens = Int(firstToken[row] + tokenCount[row])
+                guard steps[row] >= 0, steps[row] > previous, prompts <= promptRows, completions <= completionRows,
+                      tokens <= tokenRows else { break }
+                if let throughStep, steps[row] > Int64(throughStep) { break }
+                previous = steps[row]
+                extent = Extent(steps: row + 1, prompts: prompts, completions: completions, tokens: tokens)
+            }
+        }
+        let evalRows = rows("evals"), problemRows = rows("eval_problems")
+        if evalRows > 0 {
+            let steps: [Int64] = try column("evals/step").read(rows: 0..<evalRows)
+            let first: [Int64] = try column("evals/first_problem").read(rows: 0..<evalRows)
+            let count: [Int64] = try column("evals/problem_count").read(rows: 0..<evalRows)
+            for row in 0..<evalRows {
+                let problems = Int(first[row] + count[row])
+                guard steps[row] >= 0, problems <= problemRows else { break }
+                if let throughStep, steps[row] > Int64(throughStep) { break }
+                extent.evals = row + 1
+                extent.evalProblems = problems
+            }
+        }
+        return extent
+    }
+
+    /// Cuts every table back to `extent` (before SWMR writing starts: SWMR cannot shrink a dataset).
+    func truncate(to extent: Extent) throws {
+        let rowsByTable = ["steps": extent.steps, "prompts": extent.prompts, "completions": extent.completions,
+                           "tokens": extent.tokens, "evals": extent.evals, "eval_problems": extent.evalProblems]
+        for spec in TrajectorySchema.columns {
+            try column(spec.path).truncate(toRows: rowsByTable[spec.table]!)
+        }
+    }
+}

@@ -1,0 +1,366 @@
+import CHDF5
+import Foundation
+import XCTest
+@testable import Trajectories
+
+final class TrajectoryStoreTests: XCTestCase {
+    var directory = ""
+
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+
+    // MARK: Round trip
+
+    func testWrittenStepsReadBackEqual() throws {
+        let path = directory + "/run.h5"
+        let records = try writeRun(at: path, steps: 0...4)
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(reader.metadata, testMetadata)
+        XCTAssertEqual(reader.steps, [0, 1, 2, 3, 4])
+        for record in records {
+            XCTAssertEqual(try reader.record(ofStep: record.metrics.step), record, "step \(record.metrics.step)")
+        }
+        let summaries = try reader.summaries()
+        XCTAssertEqual(summaries.map(\.metrics), records.map(\.metrics))
+        for (summary, record) in zip(summaries, records) {
+            XCTAssertEqual(summary.rewards, RewardStatistics(of: record.completions, ruleCount: 2))
+            let tokens = record.completions.reduce(0) { $0 + $1.length }
+            XCTAssertEqual(summary.completionLengthMean, Double(tokens) / Double(record.completions.count))
+            XCTAssertEqual(summary.tokenRows.count, tokens)
+            XCTAssertEqual(summary.completionRows.count, record.completions.count)
+            XCTAssertGreaterThan(summary.writeSeconds, 0)
+            XCTAssertEqual(summary.wallTime, Date().timeIntervalSince1970, accuracy: 60)
+        }
+        // Rows of consecutive steps are contiguous.
+        for (previous, next) in zip(summaries, summaries.dropFirst()) {
+            XCTAssertEqual(previous.completionRows.upperBound, next.completionRows.lowerBound)
+            XCTAssertEqual(previous.tokenRows.upperBound, next.tokenRows.lowerBound)
+            XCTAssertEqual(previous.promptRows.upperBound, next.promptRows.lowerBound)
+        }
+    }
+
+    func testRewardStatisticsArePopulationMeanAndDeviation() {
+        let completions = [1, 3].map {
+            CompletionRecord(group: 0, text: "", tokenIDs: [], finishReason: .eos, rewards: [Float($0), 0],
+                             totalReward: Float($0) * 2, advantage: 0)
+        }
+        let statistics = RewardStatistics(of: completions, ruleCount: 2)
+        XCTAssertEqual(statistics.ruleMeans, [2, 0])
+        XCTAssertEqual(statistics.ruleStandardDeviations, [1, 0])
+        XCTAssertEqual(statistics.totalMean, 4)
+        XCTAssertEqual(statistics.totalStandardDeviation, 2)
+    }
+
+    func testEvaluationsReadBackEqualAndInterleaveWithSteps() throws {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        let first = EvaluationRecord(step: 0, k: 4, passAt1: 0.25, passAtK: 0.5, problems: [
+            EvaluationProblem(problemIndex: 3, correct: true, correctSamples: 2),
+            EvaluationProblem(problemIndex: 9, correct: false, correctSamples: 0),
+        ])
+        let second = EvaluationRecord(step: 1, k: 4, passAt1: 0.5, passAtK: 1, majAtK: 0.5, problems: [
+            EvaluationProblem(problemIndex: 3, correct: true, correctSamples: 4),
+        ])
+        try writer.appendEvaluation(first)
+        try writer.append(makeStep(0))
+        try writer.append(makeStep(1))
+        try writer.appendEvaluation(second)
+        try writer.close()
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(try reader.evaluations(), [first, second])
+        XCTAssertEqual(reader.steps, [0, 1])
+    }
+
+    func testNulCharactersInTextAreStoredAsReplacementCharacter() throws {
+        let path = directory + "/run.h5"
+        var record = makeStep(0)
+        record.completions[0].text = "before\0after"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        try writer.append(record)
+        try writer.close()
+        XCTAssertEqual(try TrajectoryReader(path: path).record(ofStep: 0).completions[0].text, "before\u{FFFD}after")
+    }
+
+    func testRunWithoutRulesOrExtraMetricsRoundTrips() throws {
+        let path = directory + "/run.h5"
+        var metadata = testMetadata
+        metadata.rewardRules = []
+        metadata.rewardWeights = []
+        metadata.extraStepMetrics = []
+        var record = makeStep(0)
+        record.metrics.extra = []
+        for index in record.completions.indices {
+            record.completions[index].rewards = []
+            record.completions[index].ruleErrors = []
+        }
+        let writer = try TrajectoryWriter(creating: path, metadata: metadata)
+        try writer.append(record)
+        try writer.close()
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(reader.metadata, metadata)
+        XCTAssertEqual(try reader.record(ofStep: 0), record)
+    }
+
+    // MARK: Resume
+
+    func testResumeDropsStepsAfterCheckpointAndAppendsFromThere() throws {
+        let path = directory + "/run.h5"
+        let original = try writeRun(at: path, steps: 0...4)
+        let writer = try TrajectoryWriter(resuming: path, keepingStepsThrough: 2)
+        XCTAssertEqual(writer.lastStep, 2)
+        XCTAssertEqual(writer.metadata, testMetadata)
+        let continued = [makeStep(3, seed: 99), makeStep(4, seed: 99), makeStep(5, seed: 99)]
+        XCTAssertNotEqual(continued[0], original[3])
+        for record in continued { try writer.append(record) }
+        try writer.close()
+
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(reader.steps, [0, 1, 2, 3, 4, 5])
+        for record in original[0...2] + continued {
+            XCTAssertEqual(try reader.record(ofStep: record.metrics.step), record, "step \(record.metrics.step)")
+        }
+        let summaries = try reader.summaries()
+        for (previous, next) in zip(summaries, summaries.dropFirst()) {
+            XCTAssertEqual(previous.tokenRows.upperBound, next.tokenRows.lowerBound)
+        }
+        XCTAssertEqual(summaries.last?.tokenRows.upperBound, try totalRows(path, "tokens/token_id"))
+        XCTAssertEqual(summaries.last?.completionRows.upperBound, try totalRows(path, "completions/text"))
+    }
+
+    func testResumeDropsEvaluationsAfterCheckpoint() throws {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        for step in 0...3 {
+            try writer.append(makeStep(step))
+            try writer.appendEvaluation(EvaluationRecord(step: step, k: 2, passAt1: 0.5, passAtK: 1, problems: [
+                EvaluationProblem(problemIndex: step, correct: true, correctSamples: 1),
+            ]))
+        }
+        try writer.close()
+        try TrajectoryWriter(resuming: path, keepingStepsThrough: 1).close()
+        XCTAssertEqual(try TrajectoryReader(path: path).evaluations().map(\.step), [0, 1])
+        XCTAssertEqual(try totalRows(path, "eval_problems/problem_index"), 2)
+    }
+
+    func testResumeWithoutCheckpointKeepsEveryCompleteStep() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...2)
+        let writer = try TrajectoryWriter(resuming: path)
+        XCTAssertEqual(writer.lastStep, 2)
+        XCTAssertEqual(writer.stepCount, 3)
+        try writer.append(makeStep(3))
+        try writer.close()
+        XCTAssertEqual(try TrajectoryReader(path: path).steps, [0, 1, 2, 3])
+    }
+
+    func testStepsMustIncrease() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...2)
+        let writer = try TrajectoryWriter(resuming: path)
+        XCTAssertThrowsTrajectoryError(try writer.append(makeStep(2)),
+                                       .invalidRecord("step 2: steps must increase; the file already ends at step 2"))
+        try writer.append(makeStep(3))  // a rejected record leaves the writer usable
+        try writer.close()
+    }
+
+    /// What a `kill -9` leaves: the file as it is on disk while a writer holds it open mid-step (its
+    /// "open for writing" flags set, a step's prompts/completions/tokens on disk without their step row).
+    private func snapshotOfKilledWriter(completeSteps: Int) throws -> (snapshot: String, records: [StepRecord]) {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        let records = (0..<completeSteps).map { makeStep($0) }
+        for record in records { try writer.append(record) }
+        // Phase 1 of the next step only: rows in the big tables, no step row.
+        try writer.appendContentsOnlyForTesting(makeStep(completeSteps))
+        let snapshot = directory + "/killed.h5"
+        try FileManager.default.copyItem(atPath: path, toPath: snapshot)
+        try writer.close()
+        return (snapshot, records)
+    }
+
+    func testReaderIgnoresAStepAKillCutShort() throws {
+        let (snapshot, records) = try snapshotOfKilledWriter(completeSteps: 2)
+        let reader = try TrajectoryReader(path: snapshot)
+        XCTAssertEqual(reader.steps, [0, 1])
+        XCTAssertEqual(try reader.record(ofStep: 1), records[1])
+        XCTAssertGreaterThan(try totalRows(snapshot, "tokens/token_id"), try reader.summaries()[1].tokenRows.upperBound)
+    }
+
+    func testResumeAfterKillDropsTheStepInFlightAndContinues() throws {
+        let (snapshot, records) = try snapshotOfKilledWriter(completeSteps: 2)
+        let writer = try TrajectoryWriter(resuming: snapshot, keepingStepsThrough: 1)
+        XCTAssertEqual(writer.lastStep, 1)
+        let redone = makeStep(2, seed: 5)
+        try writer.append(redone)
+        try writer.close()
+        let reader = try TrajectoryReader(path: snapshot)
+        XCTAssertEqual(reader.steps, [0, 1, 2])
+        XCTAssertEqual(try reader.record(ofStep: 0), records[0])
+        XCTAssertEqual(try reader.record(ofStep: 2), redone)
+        XCTAssertEqual(try reader.summaries()[2].tokenRows.upperBound, try totalRows(snapshot, "tokens/token_id"))
+    }
+
+    // MARK: Bad input
+
+    func testMissingFileIsNamed() {
+        XCTAssertThrowsTrajectoryError(try TrajectoryReader(path: directory + "/nope.h5"),
+                                       .fileNotFound(path: directory + "/nope.h5"))
+    }
+
+    func testTextFileIsNotHDF5() throws {
+        let path = directory + "/run.h5"
+        try "step,loss\n0,1.0\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsTrajectoryError(try TrajectoryReader(path: path), .notHDF5(path: path))
+        XCTAssertThrowsTrajectoryError(try TrajectoryWriter(resuming: path), .notHDF5(path: path))
+        XCTAssertTrue(TrajectoryError.notHDF5(path: path).description.contains("not an HDF5 file"))
+    }
+
+    func testOtherHDF5FileIsNotARunFile() throws {
+        let path = directory + "/other.h5"
+        _ = HDF5.ready
+        let file = H5Fcreate(path, chdf5_acc_trunc(), chdf5_default(), chdf5_default())
+        XCTAssertGreaterThanOrEqual(file, 0)
+        try HDF5.writeAttribute(file, "format", string: "something else")
+        H5Fclose(file)
+        XCTAssertThrowsTrajectoryError(try TrajectoryReader(path: path), .notARunFile(path: path))
+    }
+
+    func testOtherFormatVersionNamesBothVersions() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...0)
+        try editFile(path) { try HDF5.writeAttribute($0, "format_version", int64: 2) }
+        XCTAssertThrowsTrajectoryError(try TrajectoryReader(path: path),
+                                       .unsupportedFormatVersion(path: path, found: 2, supported: 1))
+        XCTAssertThrowsTrajectoryError(try TrajectoryWriter(resuming: path),
+                                       .unsupportedFormatVersion(path: path, found: 2, supported: 1))
+        XCTAssertTrue("\(TrajectoryError.unsupportedFormatVersion(path: path, found: 2, supported: 1))"
+            .contains("format version 2, but this SwiftGRPO reads version 1"))
+    }
+
+    func testMissingDatasetIsNamed() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...0)
+        try editFile(path) { try HDF5.check(H5Ldelete($0, "tokens/ref_logprob", chdf5_default()), "delete") }
+        XCTAssertThrowsTrajectoryError(try TrajectoryReader(path: path),
+                                       .missingDataset(path: path, dataset: "tokens/ref_logprob"))
+    }
+
+    func testMissingRootAttributeIsNamed() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...0)
+        try editFile(path) { try HDF5.check(H5Adelete($0, "seed"), "delete") }
+        XCTAssertThrowsTrajectoryError(try TrajectoryReader(path: path), .missingAttribute(path: path, attribute: "seed"))
+    }
+
+    func testStepNotInRunListsAvailableSteps() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...3)
+        XCTAssertThrowsTrajectoryError(try TrajectoryReader(path: path).record(ofStep: 7),
+                                       .stepNotFound(path: path, step: 7, available: "0–3"))
+        XCTAssertEqual(TrajectoryReader.describe([0, 1, 2, 5, 7, 8]), "0–2, 5, 7–8")
+    }
+
+    func testCreateRefusesToReplaceARun() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...0)
+        XCTAssertThrowsTrajectoryError(try TrajectoryWriter(creating: path, metadata: testMetadata), .alreadyExists(path: path))
+        XCTAssertEqual(try TrajectoryReader(path: path).steps, [0])
+    }
+
+    func testCreateInMissingDirectorySaysSo() {
+        let path = directory + "/missing/run.h5"
+        XCTAssertThrowsTrajectoryError(try TrajectoryWriter(creating: path, metadata: testMetadata),
+                                       .cannotCreate(path: path, reason: "directory \(directory)/missing does not exist"))
+    }
+
+    func testCreateWhereTheDirectoryIsAFileFailsWithReason() throws {
+        let blocker = directory + "/blocker"
+        try "x".write(toFile: blocker, atomically: true, encoding: .utf8)
+        let path = blocker + "/run.h5"
+        XCTAssertThrowsError(try TrajectoryWriter(creating: path, metadata: testMetadata)) { error in
+            guard case TrajectoryError.cannotCreate(path, _)? = error as? TrajectoryError else {
+                return XCTFail("expected cannotCreate, got \(error)")
+            }
+        }
+    }
+
+    func testInvalidRecordsAreRejectedBeforeAnythingIsWritten() throws {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        try writer.append(makeStep(0))
+        var wrongRewards = makeStep(1)
+        wrongRewards.completions[2].rewards = [1]
+        XCTAssertThrowsTrajectoryError(try writer.append(wrongRewards),
+                                       .invalidRecord("step 1: completion 2: 1 rewards, the run has 2 rules"))
+        var wrongGroup = makeStep(1)
+        wrongGroup.completions[0].group = 5
+        XCTAssertThrowsTrajectoryError(try writer.append(wrongGroup),
+                                       .invalidRecord("step 1: completion 0: group 5, but the step has 2 prompts"))
+        var wrongLogProbs = makeStep(1)
+        wrongLogProbs.completions[1].newLogProbs.append(0)
+        XCTAssertThrowsError(try writer.append(wrongLogProbs))
+        var wrongExtra = makeStep(1)
+        wrongExtra.metrics.extra = []
+        XCTAssertThrowsError(try writer.append(wrongExtra))
+        try writer.close()
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(reader.steps, [0])
+        XCTAssertEqual(try totalRows(path, "completions/text"), 6)
+    }
+
+    /// A full disk, simulated with a file size limit: the append fails with the operating system's message,
+    /// later appends refuse, and the file stays readable through the last complete step.
+    func testFullDiskStopsTheRunWithMessageAndKeepsCompleteSteps() throws {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        for step in 0...1 { try writer.append(makeStep(step)) }
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! NSNumber
+
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        let previousHandler = signal(SIGXFSZ, SIG_IGN)
+        var limited = saved
+        limited.rlim_cur = rlim_t(size.intValue + 1024)
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limited)
+        var failure: Error?
+        do {
+            for step in 2...40 { try writer.append(makeStep(step, prompts: 8, groupSize: 8)) }
+        } catch {
+            failure = error
+        }
+        let refusal = Result { try writer.append(makeStep(99)) }
+        try? writer.close()
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        signal(SIGXFSZ, previousHandler)
+
+        guard case let TrajectoryError.writeFailed(failedPath, step, lastComplete, reason)? = failure as? TrajectoryError else {
+            return XCTFail("expected writeFailed, got \(String(describing: failure))")
+        }
+        XCTAssertEqual(failedPath, path)
+        XCTAssertTrue(reason.contains("File too large") || reason.contains("No space"), reason)
+        XCTAssertEqual(lastComplete, step - 1)
+        XCTAssertTrue("\(failure!)".contains("it stays readable through step \(step - 1)"), "\(failure!)")
+        guard case .failure(TrajectoryError.writerFailed(path))? = Optional(refusal.mapError { $0 as! TrajectoryError }) else {
+            return XCTFail("expected writerFailed, got \(refusal)")
+        }
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(reader.steps, Array(0..<step))
+        XCTAssertEqual(try reader.record(ofStep: step - 1), makeStep(step - 1, prompts: step - 1 >= 2 ? 8 : 2,
+                                                                    groupSize: step - 1 >= 2 ? 8 : 3))
+    }
+
+    // MARK: Helpers
+
+    private func totalRows(_ path: String, _ dataset: String) throws -> Int {
+        let file = try RunFile.open(path: path, writable: false)
+        defer { try? file.close() }
+        return file.column(dataset).rows
+    }
+
+    private func editFile(_ path: String, _ body: (hid_t) throws -> Void) throws {
+        _ = HDF5.ready
+        let file = try HDF5.check(id: H5Fopen(path, chdf5_acc_rdwr(), chdf5_default()), "open")
+        defer { H5Fclose(file) }
+        try body(file)
+    }
+}
