@@ -24,13 +24,15 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: numeric),
         .target(name: "PolicyModel", dependencies: ["Tensors"], swiftSettings: numeric),
+        .target(name: "RewardSystem"),
+        .target(name: "Rewards", dependencies: ["RewardSystem"], path: "Rewards"),
         .executableTarget(name: "grpo", dependencies: [
-            "PolicyModel", "Tensors",
+            "PolicyModel", "Tensors", "RewardSystem", "Rewards",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorISA),
+        .testTarget(name: "RewardSystemTests", dependencies: ["RewardSystem", "Rewards"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: vectorISA),
-        .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel", "Tensors"],
-                    resources: [.copy("Fixtures")], swiftSettings: vectorISA),
+        .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel", "Tensors"], swiftSettings: vectorISA),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,41 @@
+import CBLAS
+
+/// Row-major single-precision GEMM on OpenBLAS: C[m×n] = alpha · op(A) · op(B) + beta · C.
+///
+/// `transposeA`/`transposeB` select `op(X) = Xᵀ`. Leading dimensions are row strides, so a column
+/// block of a wider matrix (one head of a fused q/k/v projection) is passed without copying.
+@inline(__always)
+public func gemm(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int, alpha: Float = 1,
+    _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        // BLAS leaves C untouched for k = 0 only when beta = 1; make the semantics explicit.
+        for row in 0..<m { for column in 0..<n { c[row * ldc + column] *= beta } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor,
+                transposeA ? CblasTrans : CblasNoTrans,
+                transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha,
+                a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+extension Tensor {
+    /// `self` [m, k] times `other` ([k, n], or [n, k] when `transposeOther`), as a new [m, n] tensor.
+    public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
+        precondition(rank == 2 && other.rank == 2, "matmul needs two matrices, got \(shape) and \(other.shape)")
+        let (m, k) = transposeSelf ? (shape[1], shape[0]) : (shape[0], shape[1])
+        let (otherK, n) = transposeOther ? (other.shape[1], other.shape[0]) : (other.shape[0], other.shape[1])
+        precondition(k == otherK, "matmul inner dimensions differ: \(shape) and \(other.shape)")
+        let result = Tensor(zeros: [m, n])
+        gemm(transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
+             pointer, lda: shape[1], other.pointer, ldb: other.shape[1], result.pointer, ldc: n)
+        return result
+    }
+}

@@ -1,0 +1,54 @@
+import XCTest
+@testable import Tensors
+
+final class GemmTests: XCTestCase {
+    func naive(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n {
+            var total: Float = 0
+            for p in 0..<k {
+                let x = transposeA ? a[p * m + i] : a[i * k + p]
+                let y = transposeB ? b[j * k + p] : b[p * n + j]
+                total += x * y
+            }
+            c[i * n + j] = total
+        } }
+        return c
+    }
+
+    func testGemmMatchesNaiveProductForEveryTransposeCombination() {
+        var generator = SeededGenerator(seed: 3)
+        let (m, n, k) = (7, 5, 9)
+        let a = (0..<m * k).map { _ in generator.nextNormal() }
+        let b = (0..<k * n).map { _ in generator.nextNormal() }
+        for transposeA in [false, true] {
+            for transposeB in [false, true] {
+                var c = [Float](repeating: 1, count: m * n)
+                gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: transposeA ? m : k,
+                     b, ldb: transposeB ? k : n, &c, ldc: n)
+                let expected = naive(a, b, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+                for (x, y) in zip(c, expected) { XCTAssertEqual(x, y, accuracy: 1e-4, "transposeA \(transposeA) transposeB \(transposeB)") }
+            }
+        }
+    }
+
+    func testGemmWithBetaOneAccumulatesAndLeadingDimensionsSelectColumnBlocks() {
+        // A 2×3 block in columns 1...3 of a 2×5 matrix, times a 3×2 matrix, added to C.
+        let wide: [Float] = [0, 1, 2, 3, 0,
+                             0, 4, 5, 6, 0]
+        let b: [Float] = [1, 0, 0, 1, 1, 1]
+        var c: [Float] = [10, 10, 10, 10]
+        wide.withUnsafeBufferPointer { w in
+            gemm(m: 2, n: 2, k: 3, w.baseAddress! + 1, lda: 5, b, ldb: 2, beta: 1, &c, ldc: 2)
+        }
+        let expected: [Float] = [14, 15, 20, 21] // 10 + rows of the block times b
+        XCTAssertEqual(c, expected)
+    }
+
+    func testTensorMatmul() {
+        let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        let b = Tensor(shape: [2, 3], values: [1, 0, 1, 0, 1, 0])
+        XCTAssertEqual(a.matmul(b, transposeOther: true).scalars, [4, 2, 10, 5])
+        XCTAssertEqual(a.matmul(a, transposeSelf: true).shape, [3, 3])
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+@testable import Tensors
+
+final class KernelTests: XCTestCase {
+    func testVectorExpIsAccurateToAFewUlpsOverTheUsefulRange() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            let relative = abs(Kernels.exp(x) - Foundation.exp(x)) / Foundation.exp(x)
+            worst = max(worst, relative)
+            x += 0.0137
+        }
+        XCTAssertLessThan(worst, 5e-7)
+        XCTAssertEqual(Kernels.exp(0), 1)
+        XCTAssertLessThan(Kernels.exp(-1000), 1e-37)
+    }
+
+    func testReductionsAgreeWithScalarLoopsIncludingTails() {
+        var generator = SeededGenerator(seed: 9)
+        for count in [1, 7, 8, 9, 31, 100] {
+            let x = (0..<count).map { _ in generator.nextNormal() }
+            let y = (0..<count).map { _ in generator.nextNormal() }
+            XCTAssertEqual(Kernels.sum(x, count), x.reduce(0, +), accuracy: 1e-4)
+            XCTAssertEqual(Kernels.maximum(x, count), x.max()!)
+            XCTAssertEqual(Kernels.dot(x, y, count), zip(x, y).map(*).reduce(0, +), accuracy: 1e-4)
+            XCTAssertEqual(Kernels.sumOfSquares(x, count), x.map { $0 * $0 }.reduce(0, +), accuracy: 1e-4)
+            let expected = Foundation.log(x.map { Foundation.exp(Double($0)) }.reduce(0, +))
+            XCTAssertEqual(Double(Kernels.logSumExp(x, count)), expected, accuracy: 1e-5)
+            var z = x
+            let total = Kernels.expInPlace(&z, count, subtracting: 1)
+            XCTAssertEqual(total, x.map { Foundation.exp($0 - 1) }.reduce(0, +), accuracy: 1e-4)
+        }
+    }
+
+    func testElementwiseKernels() {
+        var y: [Float] = Array(repeating: 1, count: 11)
+        let x: [Float] = (0..<11).map(Float.init)
+        Kernels.axpy(2, x, &y, 11)
+        XCTAssertEqual(y, x.map { 1 + 2 * $0 })
+        Kernels.scale(&y, by: 0.5, 11)
+        XCTAssertEqual(y, x.map { 0.5 + $0 })
+        Kernels.add(x, into: &y, 11)
+        XCTAssertEqual(y, x.map { 0.5 + 2 * $0 })
+    }
+}
+
+final class ParallelTests: XCTestCase {
+    func testParallelForVisitsEveryIndexExactlyOnce() {
+        Parallel.configure(threads: 2)
+        var hits = [Int](repeating: 0, count: 1000)
+        hits.withUnsafeMutableBufferPointer { buffer in
+            Parallel.parallelFor(1000) { range in for i in range { buffer[i] += 1 } }
+        }
+        XCTAssertEqual(hits, Array(repeating: 1, count: 1000))
+        hits.withUnsafeMutableBufferPointer { buffer in
+            Parallel.parallelForEach(1000) { buffer[$0] += 1 }
+        }
+        XCTAssertEqual(hits, Array(repeating: 2, count: 1000))
+    }
+
+    func testNestedParallelRegionsRunInline() {
+        Parallel.configure(threads: 2)
+        var total = [Int](repeating: 0, count: 4)
+        total.withUnsafeMutableBufferPointer { buffer in
+            Parallel.parallelForEach(4) { outer in
+                Parallel.parallelFor(10) { range in buffer[outer] += range.count }
+            }
+        }
+        XCTAssertEqual(total, [10, 10, 10, 10])
+    }
+}
+
+final class SeededGeneratorTests: XCTestCase {
+    func testSameSeedGivesSameNumbersAndSavedStateResumesTheSequence() throws {
+        var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42)
+        XCTAssertEqual((0..<10).map { _ in a.next() }, (0..<10).map { _ in b.next() })
+        let saved = try JSONEncoder().encode(a)
+        let expected = (0..<5).map { _ in a.next() }
+        var restored = try JSONDecoder().decode(SeededGenerator.self, from: saved)
+        XCTAssertEqual((0..<5).map { _ in restored.next() }, expected)
+        var other = SeededGenerator(seed: 43)
+        XCTAssertNotEqual(other.next(), SeededGenerator(seed: 42).state[0])
+    }
+
+    func testStreamsOfOneSeedDiffer() {
+        var first = SeededGenerator(seed: 7, stream: 0), second = SeededGenerator(seed: 7, stream: 1)
+        XCTAssertNotEqual((0..<4).map { _ in first.next() }, (0..<4).map { _ in second.next() })
+    }
+
+    func testUniformAndNormalHaveTheRightMoments() {
+        var generator = SeededGenerator(seed: 1)
+        let uniforms = (0..<20000).map { _ in generator.nextUniform() }
+        XCTAssertTrue(uniforms.allSatisfy { $0 >= 0 && $0 < 1 })
+        XCTAssertEqual(uniforms.reduce(0, +) / 20000, 0.5, accuracy: 0.01)
+        let normals = (0..<20000).map { _ in generator.nextNormal() }
+        let mean = normals.reduce(0, +) / 20000
+        let variance = normals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 20000
+        XCTAssertEqual(mean, 0, accuracy: 0.03)
+        XCTAssertEqual(variance, 1, accuracy: 0.04)
+    }
+}
