@@ -154,10 +154,10 @@ public enum AnswerExtraction {
             let value = trimmed(bytes, open, close)
             return value.isEmpty ? nil : value
         }
-        // The rest of the sentence: up to a newline, or a period followed by whitespace or the end.
+        // The rest of the sentence: up to a newline, a tag (`<`), or a period that is not a decimal point.
         var k = j
-        while k < bytes.count, bytes[k] != 0x0A {
-            if bytes[k] == UInt8(ascii: "."), k + 1 == bytes.count || isSpace(bytes[k + 1]) { break }
+        while k < bytes.count, bytes[k] != 0x0A, bytes[k] != UInt8(ascii: "<") {
+            if bytes[k] == UInt8(ascii: "."), k + 1 == bytes.count || !(bytes[k + 1] >= 0x30 && bytes[k + 1] <= 0x39) { break }
             k += 1
         }
         let value = trimmed(bytes, j, k)

@@ -13,10 +13,16 @@ public struct MathEquivalence: Sendable {
 
     /// True when the two answers are equivalent. Symmetric.
     public func areEquivalent(_ first: String, _ second: String) -> Bool {
+        // Answers far longer than any real answer are compared as text without whitespace (keeps every
+        // rule linear on adversarial 100 KB completions).
+        if first.utf8.count > MathNormalizer.maxRawLength || second.utf8.count > MathNormalizer.maxRawLength {
+            return first.filter { !$0.isWhitespace } == second.filter { !$0.isWhitespace }
+        }
         let a = MathNormalizer.normalize(first)
         let b = MathNormalizer.normalize(second)
         if a == b { return !a.isEmpty || first.trimmingCharacters(in: .whitespacesAndNewlines) == second.trimmingCharacters(in: .whitespacesAndNewlines) }
         if a.isEmpty || b.isEmpty { return false }
+        if let x = MathEquivalence.integerLiteral(a), let y = MathEquivalence.integerLiteral(b) { return x == y }
         if a.count > MathNormalizer.maxParsedLength || b.count > MathNormalizer.maxParsedLength {
             return a.lowercased() == b.lowercased()
         }
@@ -27,6 +33,17 @@ public struct MathEquivalence: Sendable {
     /// box, GSM8K's `#### 18`, `$`-delimited or bare).
     public func matchesGold(_ answer: String, gold: String) -> Bool {
         areEquivalent(answer, AnswerExtraction.gold(gold))
+    }
+
+    /// A plain integer of any length, canonical (no sign for 0, no leading zeros): compared digit by digit.
+    static func integerLiteral(_ s: String) -> String? {
+        var digits = Substring(s)
+        var negative = false
+        if digits.first == "-" || digits.first == "+" { negative = digits.first == "-"; digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        let canonical = digits.drop(while: { $0 == "0" })
+        if canonical.isEmpty { return "0" }
+        return (negative ? "-" : "") + canonical
     }
 
     func equal(_ a: MathValue, _ b: MathValue) -> Bool {

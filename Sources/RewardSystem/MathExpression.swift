@@ -223,7 +223,7 @@ struct MathExpressionParser {
                     k += 1
                 }
                 guard k < chars.count else { return nil }
-                let arg = String(chars[j...k])
+                let arg = "{" + fixShorthand(String(chars[(j + 1)..<k])) + "}"
                 j = k + 1
                 return arg
             }

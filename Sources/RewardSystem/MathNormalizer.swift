@@ -5,6 +5,8 @@ import Foundation
 public enum MathNormalizer {
     /// Answers longer than this are compared as normalized strings only (no parsing).
     public static let maxParsedLength = 2_000
+    /// Raw answers longer than this (bytes) are not normalized at all: compared as text without whitespace.
+    public static let maxRawLength = 10_000
 
     /// The normalized form of an answer, e.g. `"$\\dfrac{1}{2}\\text{ cm}$"` → `"\\frac{1}{2}"`.
     public static func normalize(_ answer: String) -> String {
@@ -25,10 +27,12 @@ public enum MathNormalizer {
         s = joinThousands(s, separator: "{,}")
         s = joinThousands(s, separator: "\\,")
         s = s.replacingOccurrences(of: "{,}", with: ",").replacingOccurrences(of: ",\\!", with: ",")
-        // Spacing commands.
+        // Spacing commands (a row break `\\` is kept aside so that `\\ ` is not read as `\ `).
+        s = s.replacingOccurrences(of: "\\\\", with: "\u{1}")
         for spacing in ["\\!", "\\,", "\\;", "\\:", "\\>", "\\ ", "\\quad", "\\qquad", "~"] {
             s = s.replacingOccurrences(of: spacing, with: " ")
         }
+        s = s.replacingOccurrences(of: "\u{1}", with: "\\\\")
         s = removeDegrees(s)
         s = s.replacingOccurrences(of: "\\%", with: "").replacingOccurrences(of: "%", with: "")
         s = s.replacingOccurrences(of: "\\$", with: " ").replacingOccurrences(of: "$", with: " ")
