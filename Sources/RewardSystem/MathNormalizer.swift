@@ -26,7 +26,8 @@ public enum MathNormalizer {
         // Thousands separators written the LaTeX way: `1{,}000`, `1\,000`, `49,\!479`.
         s = joinThousands(s, separator: "{,}")
         s = joinThousands(s, separator: "\\,")
-        s = s.replacingOccurrences(of: "{,}", with: ",").replacingOccurrences(of: ",\\!", with: ",")
+        s = s.replacingOccurrences(of: "{,}", with: ",")
+        s = s.replacingOccurrences(of: ",\\! ", with: ",").replacingOccurrences(of: ",\\!", with: ",")
         // Spacing commands (a row break `\\` is kept aside so that `\\ ` is not read as `\ `).
         s = s.replacingOccurrences(of: "\\\\", with: "\u{1}")
         for spacing in ["\\!", "\\,", "\\;", "\\:", "\\>", "\\ ", "\\quad", "\\qquad", "~"] {
@@ -39,10 +40,13 @@ public enum MathNormalizer {
         s = stripTextGroups(s)
         s = stripTrailingWords(s)
         s = rightOfLastEquals(s)
-        s = s.filter { !$0.isWhitespace }
-        while let last = s.last, last == "." || last == "," || last == ";" { s.removeLast() }
-        if s.hasSuffix("\\\\") { s.removeLast(2) }
+        s = s.trimmingCharacters(in: .whitespaces)
+        while let last = s.last, last == "." || last == "," || last == ";" || last == " " { s.removeLast() }
+        // Thousands groups are recognized before spaces go: `32,349` and `1 000` are numbers, `32, 349` is a list.
         s = joinPlainThousands(s)
+        s = joinSpaceThousands(s)
+        s = s.filter { !$0.isWhitespace }
+        if s.hasSuffix("\\\\") { s.removeLast(2) }
         return s
     }
 
@@ -176,6 +180,27 @@ public enum MathNormalizer {
         return s.replacingOccurrences(of: ",", with: "")
     }
 
+    /// `1 000 000` (groups of exactly three digits separated by single spaces) → `1000000`.
+    static func joinSpaceThousands(_ s: String) -> String {
+        guard s.contains(" ") else { return s }
+        let groups = s.split(separator: " ", omittingEmptySubsequences: false)
+        guard groups.count >= 2, let first = groups.first else { return s }
+        var lead = Substring(first)
+        if lead.first == "-" || lead.first == "+" { lead = lead.dropFirst() }
+        guard (1...3).contains(lead.count), lead.allSatisfy({ $0.isASCII && $0.isNumber }) else { return s }
+        for (i, g) in groups.dropFirst().enumerated() {
+            let isLast = i == groups.count - 2
+            var digits = Substring(g)
+            if isLast, let dot = g.firstIndex(of: ".") {
+                let decimals = g[g.index(after: dot)...]
+                guard !decimals.isEmpty, decimals.allSatisfy({ $0.isASCII && $0.isNumber }) else { return s }
+                digits = g[..<dot]
+            }
+            guard digits.count == 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return s }
+        }
+        return groups.joined()
+    }
+
     static let textCommands = ["text", "textbf", "textit", "textrm", "textsf", "texttt", "textnormal", "mbox", "mathrm",
                                "mathbf", "mathit", "mathsf", "mathtt", "mathnormal", "boldsymbol", "bm", "operatorname", "hbox"]
 
@@ -301,8 +326,35 @@ public enum MathNormalizer {
             }
             i += 1
         }
-        guard cut > 0, cut <= chars.count else { return s }
+        guard cut > 0, cut <= chars.count, let first = chars.firstIndex(of: "=") ?? chars.firstIndex(of: "\\") else { return s }
+        // Only when the left side names what is being given (`x`, `k`, `f(x)`, `x_1`, `\theta`, `(a, b)`):
+        // `x-2y+z-1=0` is an equation and is kept whole.
+        guard isName(String(chars[..<first]).trimmingCharacters(in: .whitespaces)) else { return s }
         let right = String(chars[cut...]).trimmingCharacters(in: .whitespaces)
         return right.isEmpty ? s : right
+    }
+
+    /// A variable, function or tuple of variables as the left side of `=`.
+    static func isName(_ text: String) -> Bool {
+        var t = Substring(text)
+        guard !t.isEmpty, t.count <= 40 else { return false }
+        if t.first == "(", t.last == ")" {
+            let items = t.dropFirst().dropLast().split(separator: ",")
+            return !items.isEmpty && items.allSatisfy { isName(String($0).trimmingCharacters(in: .whitespaces)) }
+        }
+        // f(x), g(2): a name with an argument list.
+        if t.last == ")", let open = t.firstIndex(of: "("), open != t.startIndex { t = t[..<open] }
+        if t.first == "\\" { t = t.dropFirst() }
+        let letters = t.prefix(while: { $0.isLetter })
+        guard !letters.isEmpty else { return false }
+        var rest = t.dropFirst(letters.count)
+        while rest.first == "'" { rest = rest.dropFirst() }
+        if rest.first == "_" {
+            rest = rest.dropFirst()
+            if rest.first == "{", rest.last == "}" { rest = rest.dropFirst().dropLast() }
+            return !rest.isEmpty && rest.allSatisfy { $0.isLetter || $0.isNumber }
+        }
+        // Plain words of one to three letters (x, xy, AB) or a command name (\theta).
+        return rest.isEmpty && (letters.count <= 3 || text.hasPrefix("\\"))
     }
 }

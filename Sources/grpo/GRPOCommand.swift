@@ -10,6 +10,7 @@ struct GRPOCommand: ParsableCommand {
             SampleCommand.self,
             LogProbsCommand.self,
             BenchCommand.self,
+            ScoreCommand.self,
         ]
     )
 }

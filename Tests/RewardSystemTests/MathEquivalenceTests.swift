@@ -36,7 +36,8 @@ final class MathEquivalenceTests: XCTestCase {
         assertTable([
             ("7425000", "7,425,000", true), ("1000", "1\\,000", true), ("1000", "1{,}000", true), ("1000", "1 000", true),
             ("1000.0", "1,000.0", true), ("1000.99", "1,000.99", true), ("12000023", "12,\\!000,\\!023", true),
-            ("14916", "14{,}916", true), ("7425000", "7,425,001", false),
+            ("14916", "14{,}916", true), ("7425000", "7,425,001", false), ("11111111100", "11,\\! 111,\\! 111,\\! 100", true),
+            ("32349", "32,\\! 349", true), ("32349", "32, 349", false), ("1000000", "1 000 000", true), ("1000", "1 0000", false),
         ])
     }
 
@@ -145,8 +146,15 @@ final class MathEquivalenceTests: XCTestCase {
     func testEquationsCompareTheirRightSide() {
         assertTable([
             ("5", "x = 5", true), ("x=5", "5", true), ("\\frac{1}{3}", "k = \\frac{1}{3}", true), ("5", "x = 6", false),
-            ("y = 2x + 3", "2x+3", true), ("3", "a = b = 3", true),
+            ("y = 2x + 3", "2x+3", true), ("3", "a = b = 3", true), ("6", "k = 3 \\cdot 2 = 6", true),
+            ("x-2y+z-1=0", "x-2y+z-1=0", true), ("x-2y+z-1=0", "x+y=0", false), ("0", "x-2y+z-1=0", false),
+            ("(\\frac{1}{5}, \\frac{1}{6})", "(p,q) = \\left(\\frac{1}{5}, \\frac{1}{6}\\right)", true), ("x^2", "f(x) = x^2", true),
+            ("5", "x_1 = 5", true), ("\\frac{\\pi}{3}", "\\theta = \\frac{\\pi}{3}", true),
         ])
+    }
+
+    func testBaseSubscriptsAreTextNotNumbers() {
+        assertTable([("1112112_3", "1112122_3", false), ("1112112_3", "1112112_3", true), ("\\text{E}", "E", true)])
     }
 
     func testMultipleChoiceLetters() {
