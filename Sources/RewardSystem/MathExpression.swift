@@ -203,7 +203,7 @@ struct MathExpressionParser {
     static func parse(_ text: String) -> MathNode? {
         guard !text.isEmpty, let tokens = tokenize(fixShorthand(text)) else { return nil }
         var parser = MathExpressionParser(tokens: tokens)
-        guard let node = try? parser.parseExpression(), parser.position == tokens.count else { return nil }
+        guard let node = try? parser.parseExpression(), parser.position == parser.tokens.count else { return nil }
         return node
     }
 
@@ -307,6 +307,8 @@ struct MathExpressionParser {
                     tokens.append(.command(String(chars[(i + 1)..<j])))
                     i = j
                 }
+            } else if c == " " {
+                i += 1  // kept only between a command and a letter: a separator
             } else if c.isLetter {
                 tokens.append(.letter(String(c)))
                 i += 1
@@ -519,6 +521,11 @@ struct MathExpressionParser {
             guard let inner = advance(), peek == .symbol("}") else { throw Failure() }
             position += 1
             return inner
+        }
+        // Without braces a subscript is one character, as in TeX: `\log_28` is log base 2 of 8.
+        if case .number(let digits) = t, digits.count > 1 {
+            tokens.insert(.number(String(digits.dropFirst())), at: position)
+            return .number(String(digits.prefix(1)))
         }
         return t
     }

@@ -21,6 +21,10 @@ public enum MathNormalizer {
                         "big", "Big", "bigg", "Bigg", "biggl", "biggr", "limits", "nolimits"] {
             s = removeCommand(s, command)
         }
+        for (long, short) in [("\\geq", "\\ge"), ("\\leq", "\\le"), ("\\neq", "\\ne"), ("\\geqslant", "\\ge"),
+                              ("\\leqslant", "\\le")] {
+            s = replaceCommand(s, long, with: short)
+        }
         s = s.replacingOccurrences(of: "\\dfrac", with: "\\frac").replacingOccurrences(of: "\\tfrac", with: "\\frac")
             .replacingOccurrences(of: "\\cfrac", with: "\\frac")
         // Thousands separators written the LaTeX way: `1{,}000`, `1\,000`, `49,\!479`.
@@ -45,7 +49,7 @@ public enum MathNormalizer {
         // Thousands groups are recognized before spaces go: `32,349` and `1 000` are numbers, `32, 349` is a list.
         s = joinPlainThousands(s)
         s = joinSpaceThousands(s)
-        s = s.filter { !$0.isWhitespace }
+        s = removeWhitespace(s)
         if s.hasSuffix("\\\\") { s.removeLast(2) }
         return s
     }
@@ -116,6 +120,21 @@ public enum MathNormalizer {
         return out
     }
 
+    /// Replaces `\name` (not the prefix of a longer command) with `replacement`.
+    static func replaceCommand(_ s: String, _ name: String, with replacement: String) -> String {
+        guard s.contains(name) else { return s }
+        var out = ""
+        var rest = Substring(s)
+        while let r = rest.range(of: name) {
+            out += rest[..<r.lowerBound]
+            let after = rest[r.upperBound...]
+            if let next = after.first, next.isLetter { out += rest[r] } else { out += replacement }
+            rest = after
+        }
+        out += rest
+        return out
+    }
+
     static func removeDegrees(_ s: String) -> String {
         var s = s
         for pattern in ["^{\\circ}", "^{ \\circ }", "^{ \\circ}", "^{\\circ }", "^\\circ", "^{\\degree}", "\\degree", "\\circ",
@@ -178,6 +197,25 @@ public enum MathNormalizer {
         }
         guard groups > 0, i == chars.count else { return s }
         return s.replacingOccurrences(of: ",", with: "")
+    }
+
+    /// Removes whitespace, except one space between a command and a letter (`\pi r^2` must not become `\pir^2`).
+    static func removeWhitespace(_ s: String) -> String {
+        guard s.contains(where: { $0.isWhitespace }) else { return s }
+        var out = ""
+        var inCommand = false
+        var pendingSpace = false
+        for c in s {
+            if c.isWhitespace {
+                pendingSpace = true
+                continue
+            }
+            if pendingSpace && inCommand && c.isLetter { out.append(" ") }
+            pendingSpace = false
+            if c == "\\" { inCommand = true } else if !(c.isASCII && c.isLetter) { inCommand = false }
+            out.append(c)
+        }
+        return out
     }
 
     /// `1 000 000` (groups of exactly three digits separated by single spaces) → `1000000`.
@@ -307,29 +345,44 @@ public enum MathNormalizer {
 
     /// `x = 5` → `5`: the right side of the last top-level `=` (or `\approx`), when it is not empty.
     static func rightOfLastEquals(_ s: String) -> String {
-        guard s.contains("=") || s.contains("\\approx") else { return s }
+        guard s.contains("=") || s.contains("\\approx") || s.contains("\\in") else { return s }
         let chars = Array(s)
         var depth = 0
+        var firstStart = -1
         var cut = -1
         var i = 0
+        func matches(_ word: String, at i: Int) -> Bool {
+            let w = Array(word)
+            return i + w.count <= chars.count && Array(chars[i..<i + w.count]) == w
+                && !(i + w.count < chars.count && chars[i + w.count].isLetter)
+        }
         while i < chars.count {
             let c = chars[i]
             if c == "{" || c == "(" || c == "[" { depth += 1 } else if c == "}" || c == ")" || c == "]" { depth -= 1 }
             if depth == 0 {
+                var width = 0
                 if c == "=" {
-                    // Not part of `\le=`, `<=`, `>=`, `!=`.
+                    // Not part of `<=`, `>=`, `!=`.
                     let prev = i > 0 ? chars[i - 1] : " "
-                    if prev != "<" && prev != ">" && prev != "!" { cut = i + 1 }
-                } else if c == "\\", i + 7 <= chars.count, String(chars[i..<i + 7]) == "\\approx" {
-                    cut = i + 7
+                    if prev != "<" && prev != ">" && prev != "!" { width = 1 }
+                } else if c == "\\", matches("\\approx", at: i) {
+                    width = 7
+                } else if c == "\\", matches("\\in", at: i) {
+                    width = 3  // `x \in [2, 5)`
+                }
+                if width > 0 {
+                    if firstStart < 0 { firstStart = i }
+                    cut = i + width
+                    i += width
+                    continue
                 }
             }
             i += 1
         }
-        guard cut > 0, cut <= chars.count, let first = chars.firstIndex(of: "=") ?? chars.firstIndex(of: "\\") else { return s }
+        guard cut > 0, firstStart >= 0 else { return s }
         // Only when the left side names what is being given (`x`, `k`, `f(x)`, `x_1`, `\theta`, `(a, b)`):
         // `x-2y+z-1=0` is an equation and is kept whole.
-        guard isName(String(chars[..<first]).trimmingCharacters(in: .whitespaces)) else { return s }
+        guard isName(String(chars[..<firstStart]).trimmingCharacters(in: .whitespaces)) else { return s }
         let right = String(chars[cut...]).trimmingCharacters(in: .whitespaces)
         return right.isEmpty ? s : right
     }

@@ -139,7 +139,7 @@ final class MathEquivalenceTests: XCTestCase {
             ("(-\\infty, 3]", "(-\\infty,3]", true), ("(-\\infty, 3]", "(-\\infty, 3)", false),
             ("(-\\infty, -2) \\cup (-1, \\infty)", "(-1, \\infty) \\cup (-\\infty, -2)", true),
             ("(-\\infty, -2) \\cup (-1, \\infty)", "(-\\infty, -2) \\cup [-1, \\infty)", false),
-            ("[-2, 7]", "x \\in [-2,7]", false), ("[2, \\infty)", "[2,∞)", true), ("(1, 2)", "(1, 2)", true),
+            ("[-2, 7]", "x \\in [-2,7]", true), ("[-2, 7]", "x \\in [-2,8]", false), ("[2, \\infty)", "[2,∞)", true), ("(1, 2)", "(1, 2)", true),
         ])
     }
 
@@ -169,13 +169,15 @@ final class MathEquivalenceTests: XCTestCase {
             ("x^2 + 2x + 1", "(x+1)^2", true), ("2-2p", "2 - 2p", true), ("2-2p", "-2p+2", true), ("2-2p", "2-p", false),
             ("x+1", "y+1", false), ("\\frac{x}{2}", "0.5x", true), ("a b", "ba", true), ("x_1 + x_2", "x_2 + x_1", true),
             ("\\sin^2 x + \\cos^2 x", "1", true), ("e^{2}", "e^2", true), ("2^{10}", "1024", true),
+            ("\\pi r^2", "r^2 \\pi", true), ("\\pi r^2", "\\pi r", false), ("\\ln e", "1", true), ("\\log_2 8", "3", true),
+            ("\\log_{10} 1000", "3", true), ("6", "3!", true), ("|x|", "|x|", true), ("\\sqrt{x}", "x^{1/2}", true),
         ])
     }
 
     func testPlainText() {
         assertTable([
             ("\\text{yes}", "Yes", true), ("no", "yes", false), ("\\text{Monday}", "monday", true),
-            ("\\text{east}", "\\text{ East }", true),
+            ("\\text{east}", "\\text{ East }", true), ("x \\geq 3", "x\\ge3", true), ("x \\geq 3", "x \\le 3", false),
         ])
     }
 
