@@ -279,7 +279,7 @@ final class Column {
     private var valuesPerRow: Int { width ?? 1 }
 
     static func create(in file: hid_t, path: String, kind: ElementKind, width: Int?, chunkRows: Int,
-                       fill: Double?, deflateLevel: UInt32) throws -> Column {
+                       fill: Double?, deflateLevel: UInt32?) throws -> Column {
         var dims: [hsize_t] = width.map { [0, hsize_t($0)] } ?? [0]
         // The second axis is unlimited too, so a column with zero rules or zero extra metrics is still chunkable.
         var maxDims: [hsize_t] = width == nil ? [chdf5_unlimited()] : [chdf5_unlimited(), chdf5_unlimited()]
@@ -289,8 +289,10 @@ final class Column {
         let properties = try HDF5.check(id: H5Pcreate(chdf5_p_dataset_create()), "properties of \(path)")
         defer { H5Pclose(properties) }
         try HDF5.check(H5Pset_chunk(properties, Int32(chunk.count), &chunk), "chunking of \(path)")
-        if kind != .string { try HDF5.check(H5Pset_shuffle(properties), "shuffle filter of \(path)") }
-        try HDF5.check(H5Pset_deflate(properties, deflateLevel), "deflate filter of \(path)")
+        if let deflateLevel {
+            try HDF5.check(H5Pset_shuffle(properties), "shuffle filter of \(path)")
+            try HDF5.check(H5Pset_deflate(properties, deflateLevel), "deflate filter of \(path)")
+        }
         if let fill {
             switch kind {
             case .float32: var value = Float(fill); try HDF5.check(H5Pset_fill_value(properties, Float.memoryType, &value), "fill of \(path)")

@@ -64,7 +64,7 @@ final class RunFile {
                 }
                 let column = try Column.create(in: id, path: spec.path, kind: spec.kind, width: width,
                                                chunkRows: TrajectorySchema.chunkRows(of: spec.table), fill: spec.fill,
-                                               deflateLevel: TrajectorySchema.deflateLevel)
+                                               deflateLevel: spec.compressed ? TrajectorySchema.deflateLevel : nil)
                 switch spec.width {
                 case .one: break
                 case .rules: try HDF5.writeAttribute(column.id, "rule_names", strings: metadata.rewardRules)

@@ -33,20 +33,22 @@ public enum TrajectorySchema {
         }
 
         var table: String { String(path.split(separator: "/")[0]) }
+
+        /// Numeric columns of the two big tables are compressed (shuffle + deflate). The others are not: under
+        /// SWMR, HDF5 never reuses the space of a rewritten compressed chunk, and every step rewrites the partial
+        /// last chunk of every column, so compressing the small tables would grow the file instead of shrinking it.
+        /// (Strings are HDF5 variable-length data: their text lives in the global heap, which filters never touch.)
+        var compressed: Bool { kind != .string && (table == "tokens" || table == "completions") }
         var name: String { String(path.split(separator: "/")[1]) }
     }
 
-    /// Rows per chunk of each table: a chunk holds about one benchmark step (64 completions × 256 tokens)
-    /// of the big tables, so each step rewrites at most one partial chunk per column.
+    /// Rows per chunk of each table. Every step's flush recompresses the partial last chunk of each column, so
+    /// chunks are small: 16 KiB of log-probs, 256 rows of the other tables.
     static func chunkRows(of table: String) -> Int {
-        switch table {
-        case "tokens": return 16_384
-        case "completions", "eval_problems": return 1_024
-        default: return 256
-        }
+        table == "tokens" ? 1_024 : 256
     }
 
-    static let deflateLevel: UInt32 = 4
+    static let deflateLevel: UInt32 = 1
 
     static let columns: [ColumnSpec] = [
         ColumnSpec("prompts/step", .int64, fill: -1),

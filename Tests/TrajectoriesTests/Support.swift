@@ -67,7 +67,7 @@ struct ProcessResult {
     var output: String
 }
 
-func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
