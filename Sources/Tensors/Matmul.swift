@@ -4,8 +4,49 @@ import CBLAS
 ///
 /// `transposeA`/`transposeB` select `op(X) = Xᵀ`. Leading dimensions are row strides, so a column
 /// block of a wider matrix (one head of a fused q/k/v projection) is passed without copying.
-@inline(__always)
+///
+/// Outside a parallel region, a product big enough to pay for it is split into one block of rows
+/// (or of columns, whichever is larger) per thread; each block is a single-threaded sgemm.
 public func gemm(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int, alpha: Float = 1,
+    _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let threads = Parallel.threadCount
+    guard threads > 1, !Parallel.insideRegion, m * n * k >= 1 << 18 else {
+        serialGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                   a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        return
+    }
+    if n >= m {
+        // Column blocks of C come from column blocks of op(B); multiples of 16 keep the kernels' tiles whole.
+        let blocks = min(threads, max(1, n / 16))
+        Parallel.parallelFor(blocks) { range in
+            for block in range {
+                let start = (n * block / blocks) & ~15, end = block + 1 == blocks ? n : (n * (block + 1) / blocks) & ~15
+                guard end > start else { continue }
+                serialGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
+                           a, lda: lda, transposeB ? b + start * ldb : b + start, ldb: ldb, beta: beta, c + start, ldc: ldc)
+            }
+        }
+    } else {
+        let blocks = min(threads, max(1, m / 16))
+        Parallel.parallelFor(blocks) { range in
+            for block in range {
+                let start = (m * block / blocks) & ~15, end = block + 1 == blocks ? m : (m * (block + 1) / blocks) & ~15
+                guard end > start else { continue }
+                serialGemm(transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
+                           transposeA ? a + start : a + start * lda, lda: lda, b, ldb: ldb, beta: beta, c + start * ldc, ldc: ldc)
+            }
+        }
+    }
+}
+
+@inline(__always)
+func serialGemm(
     transposeA: Bool = false, transposeB: Bool = false,
     m: Int, n: Int, k: Int, alpha: Float = 1,
     _ a: UnsafePointer<Float>, lda: Int,

@@ -1,19 +1,18 @@
 import CBLAS
-import Dispatch
 import Foundation
 import Synchronization
 
-/// How many cores SwiftGRPO uses, and a `parallelFor` that shares them with OpenBLAS.
+/// How many cores SwiftGRPO uses, and the parallel loops that use them.
 ///
-/// OpenBLAS keeps its own thread pool. Calling a multi-threaded sgemm from several of our threads at
-/// once oversubscribes the cores (and OpenBLAS 0.3.21 serializes such calls on a lock), so inside a
-/// `parallelFor` region BLAS runs single-threaded, and outside it BLAS uses all configured cores.
+/// All parallelism is ours: OpenBLAS is kept single-threaded, and large matrix products are split
+/// across our worker threads (see `gemm`). Two thread pools on two cores (OpenBLAS's spinning
+/// workers and ours) would otherwise take turns preempting each other.
 public enum Parallel {
-    nonisolated(unsafe) private static var configuredThreads = defaultThreadCount()
-    nonisolated(unsafe) private static var insideRegion = false
+    nonisolated(unsafe) private static var pool = makePool(threads: defaultThreadCount())
+    nonisolated(unsafe) private(set) static var insideRegion = false
 
-    /// Threads used by `parallelFor` and by BLAS. Set from `--threads` or `GRPO_THREADS`.
-    public static var threadCount: Int { configuredThreads }
+    /// Threads used by our kernels. Set from `--threads` or `GRPO_THREADS`.
+    public static var threadCount: Int { pool.threadCount }
 
     public static func defaultThreadCount() -> Int {
         if let text = ProcessInfo.processInfo.environment["GRPO_THREADS"], let value = Int(text), value > 0 {
@@ -22,31 +21,34 @@ public enum Parallel {
         return ProcessInfo.processInfo.activeProcessorCount
     }
 
-    /// Sets the thread count for our kernels and for OpenBLAS. `nil` keeps `GRPO_THREADS` or all cores.
+    private static func makePool(threads: Int) -> WorkerPool {
+        openblas_set_num_threads(1)
+        return WorkerPool(threads: threads)
+    }
+
+    /// Sets the thread count. `nil` keeps `GRPO_THREADS`, else all cores. Call it between parallel regions.
     public static func configure(threads: Int?) {
-        configuredThreads = max(1, threads ?? defaultThreadCount())
-        openblas_set_num_threads(Int32(configuredThreads))
+        let count = max(1, threads ?? defaultThreadCount())
+        guard count != pool.threadCount else { return }
+        pool.shutdown()
+        pool = makePool(threads: count)
     }
 
     /// Runs `body` over `0..<count` split into contiguous chunks, one per thread. Chunks smaller than
-    /// `minimumChunk` items are not split further, so tiny loops stay on the calling thread.
+    /// `minimumChunk` items are not split further, so tiny loops stay on the calling thread. Inside a
+    /// parallel region, nested calls run inline.
     public static func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(configuredThreads, max(1, count / max(minimumChunk, 1)))
+        let chunks = min(pool.threadCount, max(1, count / max(minimumChunk, 1)))
         if chunks <= 1 || insideRegion {
             body(0..<count)
             return
         }
         insideRegion = true
-        openblas_set_num_threads(1)
-        defer {
-            openblas_set_num_threads(Int32(configuredThreads))
-            insideRegion = false
-        }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks
-            let end = count * (chunk + 1) / chunks
-            body(start..<end)
+        defer { insideRegion = false }
+        pool.run { chunk in
+            guard chunk < chunks else { return }
+            body(count * chunk / chunks..<count * (chunk + 1) / chunks)
         }
     }
 
@@ -54,19 +56,14 @@ public enum Parallel {
     /// thread is free. The result must not depend on which thread runs a job.
     public static func parallelForEach(_ count: Int, _ body: (Int) -> Void) {
         guard count > 0 else { return }
-        let threads = min(configuredThreads, count)
-        if threads <= 1 || insideRegion {
+        if pool.threadCount <= 1 || count == 1 || insideRegion {
             for index in 0..<count { body(index) }
             return
         }
         insideRegion = true
-        openblas_set_num_threads(1)
-        defer {
-            openblas_set_num_threads(Int32(configuredThreads))
-            insideRegion = false
-        }
+        defer { insideRegion = false }
         let nextJob = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        pool.run { _ in
             while true {
                 let job = nextJob.wrappingAdd(1, ordering: .relaxed).oldValue
                 if job >= count { break }
