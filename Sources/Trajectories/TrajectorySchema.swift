@@ -43,9 +43,13 @@ public enum TrajectorySchema {
     }
 
     /// Rows per chunk of each table. Every step's flush recompresses the partial last chunk of each column, so
-    /// chunks are small: 16 KiB of log-probs, 256 rows of the other tables.
+    /// chunks are small: 4 KiB of log-probs, 64 rows of the per-step tables, 256 rows of the others.
     static func chunkRows(of table: String) -> Int {
-        table == "tokens" ? 1_024 : 256
+        switch table {
+        case "tokens": return 1_024
+        case "steps", "evals": return 64
+        default: return 256
+        }
     }
 
     static let deflateLevel: UInt32 = 1
