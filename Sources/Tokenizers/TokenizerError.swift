@@ -81,20 +81,22 @@ struct JSONNode {
         isNull ? nil : try string()
     }
 
+    /// JSONSerialization gives booleans as NSNumber too; they are the ones of type "c".
+    static func isBoolean(_ value: Any?) -> Bool {
+        if let number = value as? NSNumber { return String(cString: number.objCType) == "c" }
+        return value is Bool
+    }
+
     func bool(default defaultValue: Bool) throws -> Bool {
         if isNull { return defaultValue }
-        if let number = value as? NSNumber, !(value is String) {
-            if let bool = value as? Bool { return bool }
-            return number.boolValue
-        }
+        if JSONNode.isBoolean(value), let bool = value as? Bool { return bool }
         throw malformed("true or false")
     }
 
     func int() throws -> Int {
-        if let int = value as? Int, !(value is Bool && !(value is Int)) { return int }
-        if let number = value as? NSNumber, number.doubleValue == number.doubleValue.rounded() {
-            return number.intValue
-        }
+        if JSONNode.isBoolean(value) { throw malformed("an integer") }
+        if let int = value as? Int { return int }
+        if let double = value as? Double, double == double.rounded(), abs(double) < 9e15 { return Int(double) }
         throw malformed("an integer")
     }
 
@@ -104,8 +106,10 @@ struct JSONNode {
 
     func optionalDouble() throws -> Double? {
         if isNull { return nil }
-        guard let number = value as? NSNumber else { throw malformed("a number") }
-        return number.doubleValue
+        if JSONNode.isBoolean(value) { throw malformed("a number") }
+        if let double = value as? Double { return double }
+        if let int = value as? Int { return Double(int) }
+        throw malformed("a number")
     }
 
     /// The `type` field of a component, required.

@@ -1,8 +1,8 @@
 // Unicode character data for the pre-tokenizer regexes and the added-token word rules.
 //
-// One byte per scalar value: the general category (0...29, see `GeneralCategoryIndex`) in the low
-// five bits and the White_Space property in bit 7. Built once, on first use, from Swift's own
-// Unicode data (about 1.1 MB); a lookup is then a single load.
+// One byte per scalar value: the general category (0...29, see `Category`) in the low five bits
+// and the White_Space property in bit 7. Built once, on first use (about 1.1 MB); a lookup is
+// then a single load.
 
 enum UnicodeTables {
     /// Index of each general category, used as a bit position in `CharClass.categoryMask`.
@@ -74,59 +74,31 @@ enum UnicodeTables {
         }
     }
 
-    /// One byte per scalar value 0...0x10FFFF.
+    /// One byte per scalar value 0...0x10FFFF, from Oniguruma's data (`UnicodeCategoryData.swift`,
+    /// generated with `tokenizers`), so `\\p{..}` agrees with `tokenizers` even for code points
+    /// that Swift's newer Unicode data has assigned since.
     static let table: [UInt8] = {
         var table = [UInt8](repeating: Category.Cn.rawValue, count: 0x110000)
+        var runs: [(start: Int, category: UInt8)] = []
+        for run in categoryRuns.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            let parts = run.split(separator: ":")
+            guard parts.count == 2, let start = Int(parts[0], radix: 16), let category = UInt8(parts[1], radix: 16)
+            else { preconditionFailure("UnicodeCategoryData: bad run \(run)") }
+            runs.append((start, category))
+        }
         table.withUnsafeMutableBufferPointer { buffer in
-            for value in 0..<UInt32(0x110000) {
-                guard let scalar = Unicode.Scalar(value) else {
-                    buffer[Int(value)] = Category.Cs.rawValue
-                    continue
-                }
-                let properties = scalar.properties
-                var entry = category(of: properties.generalCategory).rawValue
-                if properties.isWhitespace { entry |= whitespaceBit }
-                buffer[Int(value)] = entry
+            for (index, run) in runs.enumerated() {
+                let end = index + 1 < runs.count ? runs[index + 1].start : 0x110000
+                for value in run.start..<end { buffer[value] = run.category }
+            }
+            for range in whitespaceRanges.split(separator: " ") {
+                let bounds = range.split(separator: "-").compactMap { Int($0, radix: 16) }
+                precondition(bounds.count == 2, "UnicodeCategoryData: bad whitespace range \(range)")
+                for value in bounds[0]...bounds[1] { buffer[value] |= whitespaceBit }
             }
         }
         return table
     }()
-
-    private static func category(of category: Unicode.GeneralCategory) -> Category {
-        switch category {
-        case .uppercaseLetter: return .Lu
-        case .lowercaseLetter: return .Ll
-        case .titlecaseLetter: return .Lt
-        case .modifierLetter: return .Lm
-        case .otherLetter: return .Lo
-        case .nonspacingMark: return .Mn
-        case .spacingMark: return .Mc
-        case .enclosingMark: return .Me
-        case .decimalNumber: return .Nd
-        case .letterNumber: return .Nl
-        case .otherNumber: return .No
-        case .connectorPunctuation: return .Pc
-        case .dashPunctuation: return .Pd
-        case .openPunctuation: return .Ps
-        case .closePunctuation: return .Pe
-        case .initialPunctuation: return .Pi
-        case .finalPunctuation: return .Pf
-        case .otherPunctuation: return .Po
-        case .mathSymbol: return .Sm
-        case .currencySymbol: return .Sc
-        case .modifierSymbol: return .Sk
-        case .otherSymbol: return .So
-        case .spaceSeparator: return .Zs
-        case .lineSeparator: return .Zl
-        case .paragraphSeparator: return .Zp
-        case .control: return .Cc
-        case .format: return .Cf
-        case .surrogate: return .Cs
-        case .privateUse: return .Co
-        case .unassigned: return .Cn
-        @unknown default: return .Cn
-        }
-    }
 
     @inline(__always)
     static func isWhitespace(_ scalar: UInt32) -> Bool {

@@ -75,11 +75,15 @@ struct TokenizeCommand: ParsableCommand {
                 var ids: [Int] = []
                 ids.reserveCapacity(values.count)
                 for value in values {
-                    guard let number = value as? NSNumber, !(value is Bool),
-                          number.doubleValue == number.doubleValue.rounded(), abs(number.doubleValue) < 1e15 else {
+                    if let number = value as? NSNumber, String(cString: number.objCType) == "c" {
+                        throw TokenizeCommandError(message: "\(input):\(lineNumber): \"ids\" must hold integers")
+                    } else if let int = value as? Int {
+                        ids.append(int)
+                    } else if let double = value as? Double, double == double.rounded(), abs(double) < 9e15 {
+                        ids.append(Int(double))
+                    } else {
                         throw TokenizeCommandError(message: "\(input):\(lineNumber): \"ids\" must hold integers")
                     }
-                    ids.append(number.intValue)
                 }
                 let text = tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens)
                 writer.write("{\"text\": \(JSONLWriter.quoted(text))}\n")
