@@ -51,17 +51,25 @@ public struct LanguageMixingRule: ConfigurableRule {
             reasoning = reasoning[open.upperBound...]
             if let close = reasoning.range(of: "</think>") { reasoning = reasoning[..<close.lowerBound] }
         }
-        var counts: [Script: Int] = [:]
+        let scripts = Script.allCases
+        var counts = [Int](repeating: 0, count: scripts.count)
         var letters = 0
         for scalar in reasoning.unicodeScalars {
+            if scalar.value < 0x80 {
+                let v = scalar.value | 0x20  // ASCII letters, fast path
+                if v >= 0x61 && v <= 0x7A { counts[0] += 1; letters += 1 }
+                continue
+            }
             guard let s = Script(scalar) else { continue }
-            counts[s, default: 0] += 1
+            counts[scripts.firstIndex(of: s) ?? 0] += 1
             letters += 1
         }
         guard letters > 0 else { return RewardOutcome(value: 0) }
-        // Ties in `auto` go to the script listed first, so the result never depends on dictionary order.
-        let target = script ?? Script.allCases.max(by: { (counts[$0] ?? 0) < (counts[$1] ?? 0) || ((counts[$0] ?? 0) == (counts[$1] ?? 0) && Script.allCases.firstIndex(of: $0)! > Script.allCases.firstIndex(of: $1)!) })!
-        let outside = letters - (counts[target] ?? 0)
+        // `auto`: the script with most letters; ties go to the one listed first.
+        var majority = 0
+        for k in 1..<scripts.count where counts[k] > counts[majority] { majority = k }
+        let targetIndex = script.flatMap { scripts.firstIndex(of: $0) } ?? majority
+        let outside = letters - counts[targetIndex]
         return RewardOutcome(value: -penalty * Double(outside) / Double(letters) + 0.0)
     }
 }

@@ -23,34 +23,42 @@ public struct StepCountRule: ConfigurableRule {
         return RewardOutcome(value: min(1.0, Double(steps) / Double(target)))
     }
 
-    static let phrases = ["First,", "Second,", "Next,", "Finally,"]
+    static let phrases: [[UInt8]] = ["First,", "Second,", "Next,", "Finally,"].map { Array($0.utf8) }
+    static let stepLabel = Array("Step ".utf8)
 
-    /// Counts step markers line by line (linear in the text length).
+    /// Counts step markers in one pass over the UTF-8 bytes.
     public static func countSteps(in text: String) -> Int {
-        var count = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            // `1.` / `12.` at the start of a line.
-            let digits = line.prefix(while: { $0.isASCII && $0.isNumber })
-            if !digits.isEmpty, line.dropFirst(digits.count).first == "." {
-                count += 1
-            } else if line.hasPrefix("- ") || line.hasPrefix("* ") {
-                count += 1
-            }
-            count += occurrences(ofStepLabelIn: line)
-            for phrase in phrases { count += line.components(separatedBy: phrase).count - 1 }
+        let bytes = Array(text.utf8)
+        func isDigit(_ i: Int) -> Bool { i < bytes.count && bytes[i] >= 0x30 && bytes[i] <= 0x39 }
+        func matches(_ word: [UInt8], at i: Int) -> Bool {
+            guard i + word.count <= bytes.count else { return false }
+            for k in 0..<word.count where bytes[i + k] != word[k] { return false }
+            return true
         }
-        return count
-    }
-
-    /// `Step N:` occurrences in one line.
-    static func occurrences(ofStepLabelIn line: Substring) -> Int {
         var count = 0
-        var rest = line
-        while let r = rest.range(of: "Step ") {
-            let after = rest[r.upperBound...]
-            let digits = after.prefix(while: { $0.isASCII && $0.isNumber })
-            if !digits.isEmpty, after.dropFirst(digits.count).first == ":" { count += 1 }
-            rest = after
+        var lineStart = true
+        var i = 0
+        while i < bytes.count {
+            if lineStart {
+                // `1.` / `12.` or a bullet `- ` / `* ` at the start of a line.
+                var j = i
+                while isDigit(j) { j += 1 }
+                if j > i, j < bytes.count, bytes[j] == UInt8(ascii: ".") {
+                    count += 1
+                } else if i + 1 < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "*"),
+                          bytes[i + 1] == UInt8(ascii: " ") {
+                    count += 1
+                }
+            }
+            if matches(stepLabel, at: i) {
+                var j = i + stepLabel.count
+                let digitsStart = j
+                while isDigit(j) { j += 1 }
+                if j > digitsStart, j < bytes.count, bytes[j] == UInt8(ascii: ":") { count += 1 }
+            }
+            for phrase in phrases where matches(phrase, at: i) { count += 1 }
+            lineStart = bytes[i] == 0x0A
+            i += 1
         }
         return count
     }

@@ -43,20 +43,18 @@ public enum AnswerExtraction {
 
     static func lastBox(in bytes: [UInt8]) -> BoxSearch {
         // Scan from the end for the last macro occurrence that is not a prefix of a longer macro.
+        func endOfMacro(at i: Int, _ macro: [UInt8]) -> Int? {
+            guard i + macro.count <= bytes.count else { return nil }
+            for k in 1..<macro.count where bytes[i + k] != macro[k] { return nil }
+            let end = i + macro.count
+            return end == bytes.count || !isASCIILetter(bytes[end]) ? end : nil
+        }
         var macroEnd = -1
         var i = bytes.count - 1
         while i >= 0 {
-            if bytes[i] == UInt8(ascii: "\\") {
-                for macro in [boxedMacro, fboxMacro] where i + macro.count <= bytes.count {
-                    var matches = true
-                    for k in 1..<macro.count where bytes[i + k] != macro[k] { matches = false; break }
-                    if matches {
-                        let end = i + macro.count
-                        if end == bytes.count || !isASCIILetter(bytes[end]) { macroEnd = end }
-                        break
-                    }
-                }
-                if macroEnd >= 0 { break }
+            if bytes[i] == UInt8(ascii: "\\"), let end = endOfMacro(at: i, boxedMacro) ?? endOfMacro(at: i, fboxMacro) {
+                macroEnd = end
+                break
             }
             i -= 1
         }

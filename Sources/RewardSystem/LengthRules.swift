@@ -25,21 +25,73 @@ public struct RepetitionRule: ConfigurableRule {
     }
 
     public func score(_ completion: Completion, for sample: Sample) throws -> RewardOutcome {
-        let words = completion.text.lowercased().split(whereSeparator: { $0.isWhitespace })
+        let words = RepetitionRule.wordIDs(completion.text)
         guard !words.isEmpty, words.count >= ngramSize else { return RewardOutcome(value: 0) }
-        // Intern words to integers so that an n-gram is a short array of Ints.
-        var ids: [Substring: Int] = [:]
-        let coded = words.map { word -> Int in
-            if let id = ids[word] { return id }
-            let id = ids.count
-            ids[word] = id
-            return id
+        // n-gram ids built level by level: id_k(i) = intern(id_{k-1}(i), word(i+k-1)); exact, O(n·k).
+        var grams = words
+        var level = 1
+        while level < ngramSize {
+            var table: [Int: Int] = [:]
+            table.reserveCapacity(grams.count)
+            var next: [Int] = []
+            next.reserveCapacity(grams.count - 1)
+            for i in 0..<(grams.count - 1) {
+                let key = grams[i] << 32 | words[i + level]
+                if let id = table[key] { next.append(id) } else {
+                    let id = table.count
+                    table[key] = id
+                    next.append(id)
+                }
+            }
+            grams = next
+            level += 1
         }
-        var seen = Set<ArraySlice<Int>>()
-        let total = coded.count - ngramSize + 1
-        for start in 0..<total { seen.insert(coded[start..<(start + ngramSize)]) }
-        let scaling = 1.0 - Double(seen.count) / Double(total)
+        let total = words.count - ngramSize + 1
+        let distinct = Set(grams.prefix(total)).count
+        let scaling = 1.0 - Double(distinct) / Double(total)
         return RewardOutcome(value: scaling * maxPenalty + 0.0)
+    }
+
+    /// The lowercased whitespace-separated words of the text (Python's `text.lower().split()`), as ids.
+    static func wordIDs(_ text: String) -> [Int] {
+        var ids: [Int] = []
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII: bytes, lowercased, split on Python's ASCII whitespace (including \x1c–\x1f).
+            var table: [ArraySlice<UInt8>: Int] = [:]
+            let bytes = Array(text.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+            func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F) }
+            var i = 0
+            while i < bytes.count {
+                while i < bytes.count, isSpace(bytes[i]) { i += 1 }
+                let start = i
+                while i < bytes.count, !isSpace(bytes[i]) { i += 1 }
+                if i > start {
+                    let word = bytes[start..<i]
+                    if let id = table[word] { ids.append(id) } else {
+                        ids.append(table.count)
+                        table[word] = table.count
+                    }
+                }
+            }
+            return ids
+        }
+        // Unicode: Python's str.isspace() characters, on scalars (no grapheme breaking).
+        func isSpace(_ u: Unicode.Scalar) -> Bool {
+            switch u.value {
+            case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+                return true
+            default: return false
+            }
+        }
+        var table: [String: Int] = [:]
+        for word in text.lowercased().unicodeScalars.split(whereSeparator: isSpace) {
+            let key = String(String.UnicodeScalarView(word))
+            if let id = table[key] { ids.append(id) } else {
+                ids.append(table.count)
+                table[key] = table.count
+            }
+        }
+        return ids
     }
 }
 

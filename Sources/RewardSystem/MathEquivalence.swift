@@ -16,7 +16,7 @@ public struct MathEquivalence: Sendable {
         // Answers far longer than any real answer are compared as text without whitespace (keeps every
         // rule linear on adversarial 100 KB completions).
         if first.utf8.count > MathNormalizer.maxRawLength || second.utf8.count > MathNormalizer.maxRawLength {
-            return first.filter { !$0.isWhitespace } == second.filter { !$0.isWhitespace }
+            return MathEquivalence.equalIgnoringASCIIWhitespace(first, second)
         }
         let a = MathNormalizer.normalize(first)
         let b = MathNormalizer.normalize(second)
@@ -33,6 +33,19 @@ public struct MathEquivalence: Sendable {
     /// box, GSM8K's `#### 18`, `$`-delimited or bare).
     public func matchesGold(_ answer: String, gold: String) -> Bool {
         areEquivalent(answer, AnswerExtraction.gold(gold))
+    }
+
+    static func equalIgnoringASCIIWhitespace(_ a: String, _ b: String) -> Bool {
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
+        var x = a.utf8.makeIterator(), y = b.utf8.makeIterator()
+        while true {
+            var p = x.next()
+            while let c = p, isSpace(c) { p = x.next() }
+            var q = y.next()
+            while let c = q, isSpace(c) { q = y.next() }
+            if p != q { return false }
+            if p == nil { return true }
+        }
     }
 
     /// A plain integer of any length, canonical (no sign for 0, no leading zeros): compared digit by digit.

@@ -207,66 +207,74 @@ struct MathExpressionParser {
         return node
     }
 
-    /// `\frac12` → `\frac{1}{2}`, `\frac1{2}`, `\sqrt3` → `\sqrt{3}` (one-character arguments, as TeX reads them).
+    /// `\frac12` → `\frac{1}{2}`, `\frac1{2}`, `\frac{1}2`, `\sqrt3` → `\sqrt{3}` (one-character arguments,
+    /// as TeX reads them). One pass: a stack remembers the `\frac` groups whose second argument is pending.
     static func fixShorthand(_ text: String) -> String {
         guard text.contains("\\frac") || text.contains("\\sqrt") else { return text }
         let chars = Array(text)
-        var out = ""
+        var out: [Character] = []
+        out.reserveCapacity(chars.count + 16)
+        var pendingSecondArgument: [Int] = []  // depths at which a \frac's first argument closes
+        var depth = 0
         var i = 0
-        func readArgument(_ j: inout Int) -> String? {
-            guard j < chars.count else { return nil }
-            if chars[j] == "{" {
-                var depth = 0
-                var k = j
-                while k < chars.count {
-                    if chars[k] == "{" { depth += 1 } else if chars[k] == "}" { depth -= 1; if depth == 0 { break } }
-                    k += 1
-                }
-                guard k < chars.count else { return nil }
-                let arg = "{" + fixShorthand(String(chars[(j + 1)..<k])) + "}"
-                j = k + 1
-                return arg
-            }
-            if chars[j] == "\\" {
-                var k = j + 1
-                while k < chars.count, chars[k].isLetter { k += 1 }
-                let arg = "{" + String(chars[j..<k]) + "}"
-                j = k
-                return arg
-            }
-            let arg = "{" + String(chars[j]) + "}"
-            j += 1
+        func isCommand(_ name: String, at i: Int) -> Bool {
+            let n = Array(name)
+            guard i + n.count <= chars.count else { return false }
+            for k in 0..<n.count where chars[i + k] != n[k] { return false }
+            return !(i + n.count < chars.count && chars[i + n.count].isLetter)
+        }
+        /// A one-token argument at `j` (a character or a command), braced; advances `j`.
+        func shortArgument(_ j: inout Int) -> [Character]? {
+            guard j < chars.count, chars[j] != "}", chars[j] != "{" else { return nil }
+            var k = j + 1
+            if chars[j] == "\\" { while k < chars.count, chars[k].isLetter { k += 1 } }
+            let arg = ["{"] + Array(chars[j..<k]) + ["}"]
+            j = k
             return arg
         }
         while i < chars.count {
-            if chars[i] == "\\" {
-                let rest = chars.count - i
-                if rest >= 5, String(chars[i..<i + 5]) == "\\frac", !(i + 5 < chars.count && chars[i + 5].isLetter) {
-                    var j = i + 5
-                    if let a = readArgument(&j), let b = readArgument(&j) {
-                        out += "\\frac" + a + b
+            let c = chars[i]
+            if c == "\\", isCommand("\\frac", at: i) {
+                out += Array("\\frac")
+                var j = i + 5
+                if j < chars.count, chars[j] == "{" {
+                    pendingSecondArgument.append(depth + 1)
+                    i = j
+                    continue
+                }
+                if let a = shortArgument(&j) {
+                    out += a
+                    if j < chars.count, chars[j] != "{", let b = shortArgument(&j) { out += b }
+                }
+                i = j
+                continue
+            }
+            if c == "\\", isCommand("\\sqrt", at: i) {
+                out += Array("\\sqrt")
+                var j = i + 5
+                if j < chars.count, chars[j] == "[" {
+                    while j < chars.count, chars[j] != "]" { out.append(chars[j]); j += 1 }
+                    if j < chars.count { out.append("]"); j += 1 }
+                }
+                if j < chars.count, chars[j] != "{", let a = shortArgument(&j) { out += a }
+                i = j
+                continue
+            }
+            out.append(c)
+            i += 1
+            if c == "{" { depth += 1 } else if c == "}" {
+                if let last = pendingSecondArgument.last, last == depth {
+                    pendingSecondArgument.removeLast()
+                    var j = i
+                    if j < chars.count, chars[j] != "{", let b = shortArgument(&j) {
+                        out += b
                         i = j
-                        continue
-                    }
-                } else if rest >= 5, String(chars[i..<i + 5]) == "\\sqrt", !(i + 5 < chars.count && chars[i + 5].isLetter) {
-                    var j = i + 5
-                    var index = ""
-                    if j < chars.count, chars[j] == "[" {
-                        var k = j
-                        while k < chars.count, chars[k] != "]" { k += 1 }
-                        if k < chars.count { index = String(chars[j...k]); j = k + 1 }
-                    }
-                    if let a = readArgument(&j) {
-                        out += "\\sqrt" + index + a
-                        i = j
-                        continue
                     }
                 }
+                depth -= 1
             }
-            out.append(chars[i])
-            i += 1
         }
-        return out
+        return String(out)
     }
 
     static func tokenize(_ text: String) -> [Token]? {

@@ -4,9 +4,9 @@ import Foundation
 /// (see docs/rewards.md, "Math equivalence"). All steps are linear in the length of the answer.
 public enum MathNormalizer {
     /// Answers longer than this are compared as normalized strings only (no parsing).
-    public static let maxParsedLength = 2_000
+    public static let maxParsedLength = 1_000
     /// Raw answers longer than this (bytes) are not normalized at all: compared as text without whitespace.
-    public static let maxRawLength = 10_000
+    public static let maxRawLength = 1_000
 
     /// The normalized form of an answer, e.g. `"$\\dfrac{1}{2}\\text{ cm}$"` → `"\\frac{1}{2}"`.
     public static func normalize(_ answer: String) -> String {
@@ -17,9 +17,11 @@ public enum MathNormalizer {
         s = stripMathDelimiters(s)
         if case .found(let inner) = AnswerExtraction.lastBox(in: s) { s = stripMathDelimiters(inner) }
         // Styling and sizing commands that carry no value.
-        for command in ["displaystyle", "textstyle", "scriptstyle", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
-                        "big", "Big", "bigg", "Bigg", "biggl", "biggr", "limits", "nolimits"] {
-            s = removeCommand(s, command)
+        if s.contains("\\") {
+            for command in ["displaystyle", "textstyle", "scriptstyle", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
+                            "big", "Big", "bigg", "Bigg", "biggl", "biggr", "limits", "nolimits"] {
+                s = removeCommand(s, command)
+            }
         }
         for (long, short) in [("\\geq", "\\ge"), ("\\leq", "\\le"), ("\\neq", "\\ne"), ("\\geqslant", "\\ge"),
                               ("\\leqslant", "\\le")] {
@@ -34,7 +36,7 @@ public enum MathNormalizer {
         s = s.replacingOccurrences(of: ",\\! ", with: ",").replacingOccurrences(of: ",\\!", with: ",")
         // Spacing commands (a row break `\\` is kept aside so that `\\ ` is not read as `\ `).
         s = s.replacingOccurrences(of: "\\\\", with: "\u{1}")
-        for spacing in ["\\!", "\\,", "\\;", "\\:", "\\>", "\\ ", "\\quad", "\\qquad", "~"] {
+        for spacing in ["\\!", "\\,", "\\;", "\\:", "\\>", "\\ ", "\\quad", "\\qquad", "~"] where s.contains(spacing) {
             s = s.replacingOccurrences(of: spacing, with: " ")
         }
         s = s.replacingOccurrences(of: "\u{1}", with: "\\\\")
@@ -136,6 +138,7 @@ public enum MathNormalizer {
     }
 
     static func removeDegrees(_ s: String) -> String {
+        guard s.contains("circ") || s.contains("degree") || s.contains("text{o}") else { return s }
         var s = s
         for pattern in ["^{\\circ}", "^{ \\circ }", "^{ \\circ}", "^{\\circ }", "^\\circ", "^{\\degree}", "\\degree", "\\circ",
                         "^\\text{o}"] {

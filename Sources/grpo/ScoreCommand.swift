@@ -57,7 +57,7 @@ struct ScoreCommand: ParsableCommand {
         var rewardSet = try makeRewardSet(registry)
 
         guard let data = FileManager.default.contents(atPath: input) else {
-            throw ValidationError("cannot read the input file '\(input)'")
+            throw ScoreError("cannot read the input file '\(input)'")
         }
         var sink = try OutputSink(path: output)
         var malformed = 0
@@ -117,6 +117,11 @@ struct ScoreCommand: ParsableCommand {
         return try registry.makeRewardSet(specs)
     }
 
+    struct ScoreError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
     /// Buffered writing to a file or stdout.
     struct OutputSink {
         var handle: FileHandle
@@ -127,7 +132,7 @@ struct ScoreCommand: ParsableCommand {
             if let path {
                 guard FileManager.default.createFile(atPath: path, contents: nil),
                       let h = FileHandle(forWritingAtPath: path) else {
-                    throw ValidationError("cannot write the output file '\(path)'")
+                    throw ScoreError("cannot write the output file '\(path)'")
                 }
                 handle = h
                 closeWhenDone = true

@@ -104,23 +104,41 @@ final class FuzzTests: XCTestCase {
             ("final answer phrases", repeated("final answer is ")),
             ("fractions in a box", "\\boxed{" + repeated("\\frac{1}{2}+") + "1}"),
             ("long number in a box", "\\boxed{" + repeated("7") + "}"),
+            // Just under the raw-length limit (1,000 bytes): normalized fully.
+            ("1 KB of fractions and units in a box", "\\boxed{" + String(repeated("\\frac{1}{2}+\\text{ cm}").prefix(990)) + "1}"),
+            ("1 KB of text groups in a box", "\\boxed{" + String(repeated("\\text{a}\\mbox{b}\\left(").prefix(990)) + "1}"),
+            ("1 KB of spacing commands in a box", "\\boxed{" + String(repeated("1\\,000\\!\\;{,}").prefix(990)) + "1}"),
+            // Just under the parsed-length limit (1,000 characters): parsed and evaluated.
+            ("1 KB sum in a box", "\\boxed{" + String(repeating: "x+", count: 495) + "1}"),
+            ("1 KB of nested fractions", "\\boxed{" + String(repeating: "\\frac{1}{", count: 99) + "2" + String(repeating: "}", count: 99) + "}"),
+            ("1 KB tuple", "\\boxed{(" + String(repeating: "1,", count: 495) + "1)}"),
+            ("1 KB set", "\\boxed{\\{" + String(repeating: "x,", count: 495) + "1\\}}"),
         ]
         inputs.append(("random", FuzzTests.randomText(&rng, maxPieces: 20_000)))
         let registry = try UserRewards.registry()
         var slowest = (rule: "", input: "", seconds: 0.0)
+        var report: [String] = []
         for name in registry.names {
+            var worst = (input: "", seconds: 0.0)
             var options: [String: String] = [:]
             if name == "accuracy" || name == "length" { options["extraction"] = "boxed_or_fallback" }
             let rule = try registry.makeRule(named: name, options: options)
             for (label, text) in inputs {
                 let completion = Completion(text: text, tokenCount: text.utf8.count)
-                let start = DispatchTime.now().uptimeNanoseconds
-                let outcome = try rule.score(completion, for: sample(gold: "\\frac{1}{2}"))
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                XCTAssertTrue(outcome.value.isFinite)
+                // The best of three runs: the machine is shared, and one run can be preempted.
+                var seconds = Double.infinity
+                for _ in 0..<3 {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let outcome = try rule.score(completion, for: sample(gold: "\\frac{1}{2}"))
+                    seconds = min(seconds, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    XCTAssertTrue(outcome.value.isFinite)
+                }
                 if seconds > slowest.seconds { slowest = (name, label, seconds) }
+                if seconds > worst.seconds { worst = (label, seconds) }
             }
+            report.append(String(format: "  %@: %.2f ms (%@)", name, worst.seconds * 1000, worst.input))
         }
+        print("worst time per rule on one ≤100 KB completion:\n" + report.joined(separator: "\n"))
         print(String(format: "slowest rule on one ≤100 KB completion: %@ on '%@': %.2f ms", slowest.rule, slowest.input, slowest.seconds * 1000))
         XCTAssertLessThan(slowest.seconds, 2.0, "a rule took \(slowest.seconds) s on '\(slowest.input)': quadratic behaviour?")
     }

@@ -39,6 +39,8 @@ final class LengthRuleTests: XCTestCase {
         XCTAssertEqual(try v("A b C a B c"), -0.25, accuracy: 1e-12)
         // One word repeated: n − 2 trigrams, 1 distinct.
         XCTAssertEqual(try v(String(repeating: "go ", count: 12)), -(1 - 1.0 / 10), accuracy: 1e-12)
+        // Unicode words and separators (no-break space, ideographic space) split as in Python.
+        XCTAssertEqual(try v("Éa b\u{00A0}c éa\u{3000}B c"), -0.25, accuracy: 1e-12)
         let half = RepetitionRule(ngramSize: 1, maxPenalty: -0.5)
         XCTAssertEqual(try half.score(Completion(text: "x x y y"), for: Sample()).value, -0.25, accuracy: 1e-12)
     }

@@ -48,6 +48,8 @@ final class MathEquivalenceTests: XCTestCase {
             ("-10/9", "-\\frac{10}{9}", true), ("\\frac{1}{3}", "\\cfrac{1}{3}", true), ("\\frac{2}{4}", "\\frac{1}{2}", true),
             ("\\frac{1}{3}", "0.333333", true), ("\\frac{1}{3}", "0.33", false), ("\\frac{3}{4}", "\\frac{4}{3}", false),
             ("\\frac{-1}{2}", "-\\frac{1}{2}", true), ("\\frac{14}{3}", "4\\frac{2}{3}", true),
+            ("\\frac{1}{2}", "\\frac{1}2", true), ("\\frac{1}{4}", "\\frac{\\frac12}{2}", true), ("\\frac{\\pi}{2}", "\\frac\\pi2", true),
+            ("\\frac{1}{2}", "\\frac{1}{\\sqrt4}", true), ("\\frac{\\sqrt{3}}{2}", "\\frac{\\sqrt3}2", true),
         ])
     }
 
