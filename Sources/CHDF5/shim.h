@@ -71,4 +71,25 @@ static inline herr_t chdf5_set_clear_status_flags(hid_t fapl) {
     return H5Pset(fapl, "clear_status_flags", &clear);
 }
 
+// An exclusive advisory lock on the first byte of a run file, held by its one writer for as long as `fd` is open.
+// Open-file-description locks (Linux) conflict between any two descriptors, in one process or two, are released
+// when the holder dies (kill -9 included), and are independent of the flock() HDF5 takes itself. Returns 0 or errno.
+#include <errno.h>
+#include <fcntl.h>
+#if defined(__linux__) && !defined(F_OFD_SETLK)
+#define F_OFD_SETLK 37
+#endif
+static inline int chdf5_lock_exclusively(int fd) {
+    struct flock lock = {0};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = 0;
+    lock.l_len = 1;
+#ifdef F_OFD_SETLK
+    return fcntl(fd, F_OFD_SETLK, &lock) == 0 ? 0 : errno;
+#else
+    return fcntl(fd, F_SETLK, &lock) == 0 ? 0 : errno;
+#endif
+}
+
 #endif

@@ -9,12 +9,15 @@ final class RunFile {
     let metadata: RunMetadata
     private(set) var columns: [String: Column]
     private(set) var isOpen = true
+    /// The descriptor holding the writer's lock (see `lockForWriting`), or -1 for a reader.
+    private let lockDescriptor: Int32
 
-    private init(path: String, id: hid_t, metadata: RunMetadata, columns: [String: Column]) {
+    private init(path: String, id: hid_t, metadata: RunMetadata, columns: [String: Column], lockDescriptor: Int32) {
         self.path = path
         self.id = id
         self.metadata = metadata
         self.columns = columns
+        self.lockDescriptor = lockDescriptor
     }
 
     func column(_ path: String) -> Column {
@@ -30,7 +33,25 @@ final class RunFile {
         isOpen = false
         // Columns close their datasets when released; HDF5 closes the file only once none is open.
         columns = [:]
+        defer { if lockDescriptor >= 0 { closeDescriptor(lockDescriptor) } }
         try HDF5.check(H5Fclose(id), "close \(path)")
+    }
+
+    /// Takes the exclusive writer's lock on `path` (an open-file-description lock on its first byte, released when
+    /// the descriptor closes or the process dies). Throws `busy` when another writer holds it: resuming clears
+    /// HDF5's own "open for writing" mark, so without this lock a second writer could corrupt a live run.
+    static func lockForWriting(_ path: String) throws -> Int32 {
+        let descriptor = openDescriptor(path)
+        guard descriptor >= 0 else {
+            throw TrajectoryError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        let status = chdf5_lock_exclusively(descriptor)
+        guard status == 0 else {
+            closeDescriptor(descriptor)
+            if status == EAGAIN || status == EACCES { throw TrajectoryError.busy(path: path) }
+            throw TrajectoryError.cannotOpen(path: path, reason: "cannot lock it: " + String(cString: strerror(status)))
+        }
+        return descriptor
     }
 
     // MARK: Creating
@@ -42,12 +63,19 @@ final class RunFile {
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
             throw TrajectoryError.cannotCreate(path: path, reason: "directory \(directory) does not exist")
         }
-        if !overwrite, FileManager.default.fileExists(atPath: path) { throw TrajectoryError.alreadyExists(path: path) }
+        let exists = FileManager.default.fileExists(atPath: path)
+        if exists, !overwrite { throw TrajectoryError.alreadyExists(path: path) }
+        // Replacing a file: lock it first (truncation keeps the inode, and with it the lock).
+        var lock: Int32 = exists ? try lockForWriting(path) : -1
         let access = try fileAccessProperties(clearStatusFlags: false)
         defer { H5Pclose(access) }
         let id = H5Fcreate(path, chdf5_acc_trunc(), chdf5_default(), access)
-        guard id >= 0 else { throw TrajectoryError.cannotCreate(path: path, reason: HDF5.takeErrorDescription()) }
+        guard id >= 0 else {
+            if lock >= 0 { closeDescriptor(lock) }
+            throw TrajectoryError.cannotCreate(path: path, reason: HDF5.takeErrorDescription())
+        }
         do {
+            if lock < 0 { lock = try lockForWriting(path) }
             try writeRootAttributes(id, metadata)
             for table in TrajectorySchema.tables {
                 let group = try HDF5.check(id: H5Gcreate2(id, table, chdf5_default(), chdf5_default(), chdf5_default()),
@@ -72,9 +100,11 @@ final class RunFile {
                 }
                 columns[spec.path] = column
             }
-            return RunFile(path: path, id: id, metadata: metadata, columns: columns)
+            return RunFile(path: path, id: id, metadata: metadata, columns: columns, lockDescriptor: lock)
         } catch {
             H5Fclose(id)
+            if lock >= 0 { closeDescriptor(lock) }
+            if case TrajectoryError.busy = error { throw error }
             throw TrajectoryError.cannotCreate(path: path, reason: "\(error)")
         }
     }
@@ -108,7 +138,14 @@ final class RunFile {
         _ = HDF5.ready
         guard FileManager.default.fileExists(atPath: path) else { throw TrajectoryError.fileNotFound(path: path) }
         guard HDF5.isHDF5(path) else { throw TrajectoryError.notHDF5(path: path) }
-        let access = try fileAccessProperties(clearStatusFlags: writable)
+        let lock = writable ? try lockForWriting(path) : -1
+        let access: hid_t
+        do {
+            access = try fileAccessProperties(clearStatusFlags: writable)
+        } catch {
+            if lock >= 0 { closeDescriptor(lock) }
+            throw error
+        }
         defer { H5Pclose(access) }
         var id: hid_t
         if writable {
@@ -121,7 +158,10 @@ final class RunFile {
                 id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_default())
             }
         }
-        guard id >= 0 else { throw TrajectoryError.cannotOpen(path: path, reason: HDF5.takeErrorDescription()) }
+        guard id >= 0 else {
+            if lock >= 0 { closeDescriptor(lock) }
+            throw TrajectoryError.cannotOpen(path: path, reason: HDF5.takeErrorDescription())
+        }
         do {
             let metadata = try readRootAttributes(id, path: path)
             var columns: [String: Column] = [:]
@@ -140,9 +180,10 @@ final class RunFile {
                 }
                 columns[spec.path] = column
             }
-            return RunFile(path: path, id: id, metadata: metadata, columns: columns)
+            return RunFile(path: path, id: id, metadata: metadata, columns: columns, lockDescriptor: lock)
         } catch {
             H5Fclose(id)
+            if lock >= 0 { closeDescriptor(lock) }
             throw error
         }
     }
@@ -267,3 +308,7 @@ final class RunFile {
         }
     }
 }
+
+// File-scope wrappers: inside `RunFile`, `open` and `close` name its own methods.
+private func openDescriptor(_ path: String) -> Int32 { open(path, O_RDWR | O_CLOEXEC) }
+private func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }

@@ -10,6 +10,8 @@ public enum TrajectoryError: Error, CustomStringConvertible, Equatable {
     case alreadyExists(path: String)
     case cannotCreate(path: String, reason: String)
     case cannotOpen(path: String, reason: String)
+    /// Another writer (another run, or a run being resumed twice) has the file open.
+    case busy(path: String)
     /// A write or flush failed (disk full, read-only file system, …). The file keeps every step through `lastCompleteStep`.
     case writeFailed(path: String, step: Int, lastCompleteStep: Int?, reason: String)
     /// An earlier write failed; the writer refuses further appends so the file stays consistent.
@@ -41,6 +43,8 @@ public enum TrajectoryError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot create the run file: \(reason)"
         case let .cannotOpen(path, reason):
             return "\(path): cannot open the run file: \(reason)"
+        case let .busy(path):
+            return "\(path): another process is writing this run file; stop it before resuming (two writers would corrupt it)"
         case let .writeFailed(path, step, lastCompleteStep, reason):
             let kept = lastCompleteStep.map { "it stays readable through step \($0)" } ?? "it holds no complete step"
             return "\(path): writing step \(step) failed (\(reason)); the run stops here and \(kept)"

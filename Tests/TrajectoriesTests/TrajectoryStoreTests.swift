@@ -153,6 +153,22 @@ final class TrajectoryStoreTests: XCTestCase {
         XCTAssertEqual(try TrajectoryReader(path: path).steps, [0, 1, 2, 3])
     }
 
+    func testSecondWriterIsRefusedWhileTheFirstHasTheFileOpen() throws {
+        let path = directory + "/run.h5"
+        let first = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        try first.append(makeStep(0))
+        XCTAssertThrowsTrajectoryError(try TrajectoryWriter(resuming: path), .busy(path: path))
+        XCTAssertThrowsTrajectoryError(try TrajectoryWriter(creating: path, metadata: testMetadata, overwrite: true),
+                                       .busy(path: path))
+        try first.append(makeStep(1))  // the first writer goes on unharmed
+        try first.close()
+        let second = try TrajectoryWriter(resuming: path)
+        XCTAssertEqual(second.lastStep, 1)
+        try second.append(makeStep(2))
+        try second.close()
+        XCTAssertEqual(try TrajectoryReader(path: path).steps, [0, 1, 2])
+    }
+
     func testStepsMustIncrease() throws {
         let path = directory + "/run.h5"
         _ = try writeRun(at: path, steps: 0...2)
