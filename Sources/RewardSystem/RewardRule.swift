@@ -170,8 +170,9 @@ public struct RuleOptions: Sendable, Equatable {
                        range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws -> Double {
         guard let raw = values[key] else { return defaultValue }
         guard let value = Double(raw.trimmingCharacters(in: .whitespaces)), value.isFinite, range.contains(value) else {
+            let unbounded = range.lowerBound == -Double.greatestFiniteMagnitude && range.upperBound == Double.greatestFiniteMagnitude
             throw RewardError.invalidOption(rule: rule, key: key, value: raw,
-                                            expected: "a number in \(range.lowerBound)...\(range.upperBound)")
+                                            expected: unbounded ? "a finite number" : "a number in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }
@@ -179,8 +180,9 @@ public struct RuleOptions: Sendable, Equatable {
     public func int(_ key: String, default defaultValue: Int, range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
         guard let raw = values[key] else { return defaultValue }
         guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+            let unbounded = range.lowerBound == Int.min && range.upperBound == Int.max
             throw RewardError.invalidOption(rule: rule, key: key, value: raw,
-                                            expected: "an integer in \(range.lowerBound)...\(range.upperBound)")
+                                            expected: unbounded ? "an integer" : "an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }

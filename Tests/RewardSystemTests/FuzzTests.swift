@@ -143,6 +143,21 @@ final class FuzzTests: XCTestCase {
         XCTAssertLessThan(slowest.seconds, 2.0, "a rule took \(slowest.seconds) s on '\(slowest.input)': quadratic behaviour?")
     }
 
+    /// Reports the time for all rules together on a realistic completion (no timing assertion).
+    func testRealisticCompletionThroughputIsReported() throws {
+        let rules = try allRules()
+        let reasoning = String(repeating: "We have $x^2 - 5x + 6 = 0$, so $(x-2)(x-3) = 0$. Step 1: check. ", count: 40)
+        let text = "<think>\n" + reasoning + "\n</think>\n<answer>\nThe roots are \\boxed{\\left( 2, 3 \\right)}.\n</answer>"
+        let completion = Completion(text: text, tokenCount: text.utf8.count / 4)
+        let s = sample(gold: "(2,3)")
+        XCTAssertEqual(rules.evaluate(completion, for: s).value(of: "accuracy"), 1)
+        let runs = 200
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<runs { _ = rules.evaluate(completion, for: s) }
+        let perCompletion = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(runs) / 1e6
+        print(String(format: "all %d rules on one %d-byte completion: %.3f ms", rules.rules.count, text.utf8.count, perCompletion))
+    }
+
     func testDeeplyNestedAnswersAgainstTheEquivalenceChecker() {
         let checker = MathEquivalence()
         for depth in [10, 63, 64, 65, 500, 999] {
