@@ -103,7 +103,7 @@ struct PreTokenizer {
             split(piece: piece, matches: found, behavior: behavior, invert: invert, into: &output)
         case let .digits(individual):
             var found: [Range<Int>] = []
-            for index in piece where UnicodeTables.categoryBit(arena[index]) & UnicodeTables.numberMask != 0 {
+            for index in piece where UnicodeTables.isNumeric(arena[index]) {
                 found.append(index..<index + 1)
             }
             split(piece: piece, matches: found, behavior: individual ? .isolated : .contiguous, invert: false,

@@ -110,13 +110,26 @@ enum UnicodeTables {
         scalar < 0x110000 ? 1 << UInt32(table[Int(scalar)] & 0x1F) : 1 << UInt32(Category.Cn.rawValue)
     }
 
-    /// Rust's `char::is_alphanumeric`, `\w` of the Rust `regex` crate: used by added tokens'
-    /// `single_word` rule.
+    /// Rust's `char::is_numeric` (general category Nd, Nl or No) for the `Digits` pre-tokenizer,
+    /// which uses Rust's Unicode data rather than Oniguruma's: Swift's data, of the same vintage.
+    static func isNumeric(_ scalar: UInt32) -> Bool {
+        if scalar < 0x80 { return scalar >= 0x30 && scalar <= 0x39 }
+        guard let unicodeScalar = Unicode.Scalar(scalar) else { return false }
+        switch unicodeScalar.properties.generalCategory {
+        case .decimalNumber, .letterNumber, .otherNumber: return true
+        default: return false
+        }
+    }
+
+    /// `\w` of the Rust `regex` crate (Alphabetic, marks, Nd, Pc, Join_Control), for added tokens'
+    /// `single_word` rule; Swift's Unicode data, like Rust's, is newer than Oniguruma's.
     static func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
         let properties = scalar.properties
         if properties.isAlphabetic || properties.isJoinControl { return true }
-        let bit = categoryBit(scalar.value)
-        return bit & (markMask | mask([.Nd, .Pc])) != 0
+        switch properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return false
+        }
     }
 
     /// Simple case folding for the case-insensitive regex groups, `(?i:'s|'t|...)`: lowercase

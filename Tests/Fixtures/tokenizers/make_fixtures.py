@@ -84,7 +84,24 @@ CURATED = [
     "1234567890" * 30,
     " " * 50 + "x" + "\n" * 20 + "y" + "\t" * 10,
     "x" + " " * 17 + "\n" + " " * 3 + "\r\n" * 4 + "z",
+    "Assigned after Oniguruma's Unicode data: \u20c1 12 \u1acf\u1ad0 \ua7ce x\u0c5cy \U00011de0",
+    "Edge strips:   <mask>   x\u2003<mask>\u2003y <mask>\n[SEP]\u3000\u3000z",
 ]
+
+FRAGMENTS = list("abcxyzABCXYZ0123456789") + [
+    " ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", "\r", "'", "'s", "'LL", "'ſ", "'T", ".", ",", "!", "?", "-",
+    "_", "$", "%", "(", ")", "<", ">", "<<", ">>", "=", "#", "####", "中", "文", "日本", "ー", "カ", "한",
+    "😀", "👍🏽", "\u200d", "e\u0301", "\u0301", "\u00a0", "\u3000", "\u2028", "\u0085", "١", "²", "½", "<think>",
+    "</think>", "<|im_start|>", "<|endoftext|>", "<|begin_of_text|>", "<mask>", "[SEP]", "hello", "Å",
+    "\u212b", "\u20c1", "\ufffd", "\x00", "\x7f", "𝔘", "Ω", "ß", "İ", "ǅ", "<｜end▁of▁sentence｜>", "▁", "Ġ",
+]
+
+
+def random_texts(count=300, seed=1234):
+    """Random mixtures of the fragments above: spaces, marks, scripts and special tokens colliding."""
+    import random
+    generator = random.Random(seed)
+    return ["".join(generator.choice(FRAGMENTS) for _ in range(generator.randint(1, 40))) for _ in range(count)]
 
 CJK_TRAIN = (
     "中文分词测试今天天气很好我们去公园散步吧数学问题答案是多少一共有几个苹果"
@@ -137,7 +154,7 @@ def fnv(ids):
 
 def write_expected(name, tokenizer):
     folder = os.path.join(HERE, name)
-    texts = list(CURATED) + gsm8k("test")[:200] + gsm8k("train")[:200]
+    texts = list(CURATED) + random_texts() + gsm8k("test")[:200] + gsm8k("train")[:200]
     cases = []
     for text in texts:
         ids = tokenizer.encode(text, add_special_tokens=False).ids
