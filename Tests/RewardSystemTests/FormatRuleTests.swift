@@ -51,6 +51,27 @@ final class FormatRuleTests: XCTestCase {
         XCTAssertEqual(value(rule, "\n</think>\n</think>\n"), 0.25)
     }
 
+    func testTagCountOnOpenR1Cases() {
+        let rule = TagCountRule()
+        XCTAssertEqual(value(rule, "<think>\nSome reasoning\n</think>\n<answer>\nThe answer\n</answer>"), 1)
+        XCTAssertEqual(value(rule, "Some reasoning\n</think>\n<answer>\nThe answer\n</answer>"), 0.75)
+        XCTAssertEqual(value(rule, "<think>\nSome reasoning\n<answer>\nThe answer\n</answer>"), 0.75)
+        XCTAssertEqual(value(rule, "<think>\nSome reasoning\n</think>\nThe answer\n</answer>"), 0.75)
+        XCTAssertEqual(value(rule, "<think>\nSome reasoning\n</think>\n<answer>\nThe answer"), 0.75)
+        XCTAssertEqual(value(rule, "Some reasoning\nThe answer"), 0)
+    }
+
+    func testStrictFormatOnOpenR1Cases() {
+        let strict = FormatRule(strict: true)
+        XCTAssertEqual(value(strict, "<think>\nSome reasoning\n</think>\n<answer>\nThe answer\n</answer>"), 1)
+        XCTAssertEqual(value(strict, "<think>\nI will count each distinct object in the image:\n1. Purple scooter\n2. Red bicycle\n\nThere are 2 distinct objects in total.\n</think>\n<answer>\n2\n</answer>"), 1)
+        for text in ["<think>Only thinking</think>", "<answer>Only answer</answer>", "No tags at all",
+                     "<think>Missing closing</think><answer>Missing closing", "<think>Wrong order</answer><answer>Wrong order</think>"] {
+            XCTAssertEqual(value(strict, text), 0, text)
+            XCTAssertEqual(value(FormatRule(strict: false), text), 0, text)
+        }
+    }
+
     func testThinkFormatRequiresOneLeadingThinkBlock() {
         let rule = ThinkFormatRule()
         XCTAssertEqual(value(rule, "<think>r</think>answer"), 1)

@@ -20,6 +20,33 @@ final class LengthRuleTests: XCTestCase {
         XCTAssertEqual(try rule.score(Completion(text: ""), for: sample).value, -1.0, accuracy: 1e-12)
     }
 
+    func testCosineLengthOnOpenR1Cases() throws {
+        let rule = try makeLength(["max_len": "100"])
+        let sample = Sample(answer: "\\frac{63}{400}")
+        for (content, length, expected) in [("\\boxed{\\frac{63}{400}}", 20, 0.943), ("\\boxed{\\frac{63}{400}}", 80, 0.547),
+                                             ("\\boxed{\\frac{64}{400}}", 20, -0.942), ("\\boxed{\\frac{64}{400}}", 80, -0.547)] {
+            let padded = content + String(repeating: " ", count: max(0, length - content.count))
+            XCTAssertEqual(try rule.score(Completion(text: padded), for: sample).value, expected, accuracy: 0.005)
+        }
+    }
+
+    func testRepetitionOnOpenR1Cases() throws {
+        func v(_ n: Int, _ p: Double, _ t: String) throws -> Double {
+            try RepetitionRule(ngramSize: n, maxPenalty: p).score(Completion(text: t), for: Sample()).value
+        }
+        XCTAssertEqual(try v(2, -1, "this is a test sentence"), 0)
+        XCTAssertEqual(try v(2, -1, "this this this this this"), -0.75)
+        XCTAssertEqual(try v(2, -1, "this is a this is a test"), -1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(try v(3, -0.5, "test test test test"), -0.25)
+        XCTAssertEqual(try v(3, -2, "this is a this is a test"), -0.4, accuracy: 1e-12)
+        XCTAssertEqual(try v(3, -1, "word word word word"), -0.5)
+        XCTAssertEqual(try v(3, -1, "one two one two"), 0)
+        XCTAssertEqual(try v(3, -0.5, "A B C A B"), 0)
+        XCTAssertEqual(try v(3, -1, "A B C A B C E F G A B C A B C"), -0.3846, accuracy: 1e-4)
+        XCTAssertEqual(try v(3, -1, "three different words"), 0)
+        XCTAssertEqual(try v(2, -1, "This is A Test"), try v(2, -1, "this IS a test"))
+    }
+
     func testCosineLengthHalfwayIsTheMidpoint() throws {
         let rule = try makeLength(["max_len": "20", "unit": "tokens"])
         let sample = Sample(answer: "7")

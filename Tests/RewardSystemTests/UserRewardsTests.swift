@@ -3,16 +3,22 @@ import XCTest
 @testable import Rewards
 
 final class UserRewardsTests: XCTestCase {
-    func testStepCountRewardsExplicitSteps() throws {
+    func testStepCountMatchesOpenR1ReasoningSteps() throws {
         let rule = try StepCountRule(options: RuleOptions(rule: "step_count"))
         func v(_ t: String) throws -> Double { try rule.score(Completion(text: t), for: Sample()).value }
-        XCTAssertEqual(try v("Step 1: a\nStep 2: b\nStep 3: c"), 1)
-        XCTAssertEqual(try v("1. a\n2. b"), 2.0 / 3, accuracy: 1e-12)
-        XCTAssertEqual(try v("First, a. Next, b."), 2.0 / 3, accuracy: 1e-12)
-        XCTAssertEqual(try v("- a\n* b\nFinally, c"), 1)
-        XCTAssertEqual(try v("just an answer"), 0)
-        XCTAssertEqual(try v("Step one: no digits"), 0)
-        XCTAssertEqual(StepCountRule.countSteps(in: "Step 12: x Step 3:"), 2)
+        // open-r1's own cases.
+        XCTAssertEqual(try v("Step 1: First step\nStep 2: Second step\nStep 3: Third step"), 1)
+        XCTAssertEqual(try v("First, we do this.\nSecond, we do that.\nFinally, we conclude."), 1)
+        XCTAssertEqual(try v("Step 1: Only step"), 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(try v("First, we do this.\nFinally, we conclude."), 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(try v("Just plain text without any clear steps"), 0)
+        // `^\d+\.` only at the start of the text; bullets need a newline before them.
+        XCTAssertEqual(StepCountRule.countSteps(in: "1. a\n2. b"), 1)
+        XCTAssertEqual(StepCountRule.countSteps(in: "- a\n- b\n* c"), 2)
+        XCTAssertEqual(StepCountRule.countSteps(in: "Step 12: x Step 3: y Step : z"), 2)
+        XCTAssertEqual(StepCountRule.countSteps(in: "Step one: no digits"), 0)
+        let two = try StepCountRule(options: RuleOptions(rule: "step_count", ["target": "2"]))
+        XCTAssertEqual(try two.score(Completion(text: "First, a. Next, b."), for: Sample()).value, 1)
     }
 
     func testLanguageMixingPenalizesOtherScripts() throws {
