@@ -26,7 +26,20 @@ public struct MathEquivalence: Sendable {
         if a.count > MathNormalizer.maxParsedLength || b.count > MathNormalizer.maxParsedLength {
             return a.lowercased() == b.lowercased()
         }
-        return equal(MathValue.parse(a), MathValue.parse(b))
+        if equal(MathValue.parse(a), MathValue.parse(b)) { return true }
+        // A chain such as `\frac{1}{2} \cdot \frac{20}{9} = \frac{10}{9}` against a value: its last right side
+        // counts. (Two equations are compared whole.)
+        let aIsEquation = MathEquivalence.isEquation(a), bIsEquation = MathEquivalence.isEquation(b)
+        if aIsEquation != bIsEquation {
+            let right = MathNormalizer.rightOfLastEquals(aIsEquation ? a : b, requireName: false)
+            let other = aIsEquation ? b : a
+            return right != (aIsEquation ? a : b) && right == other || equal(MathValue.parse(right), MathValue.parse(other))
+        }
+        return false
+    }
+
+    static func isEquation(_ s: String) -> Bool {
+        s.contains("=") && MathNormalizer.rightOfLastEquals(s, requireName: false) != s
     }
 
     /// Compares a completion's extracted answer with a gold answer (the gold may be a full solution with a

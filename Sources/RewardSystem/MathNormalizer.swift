@@ -347,7 +347,7 @@ public enum MathNormalizer {
     }
 
     /// `x = 5` → `5`: the right side of the last top-level `=` (or `\approx`), when it is not empty.
-    static func rightOfLastEquals(_ s: String) -> String {
+    static func rightOfLastEquals(_ s: String, requireName: Bool = true) -> String {
         guard s.contains("=") || s.contains("\\approx") || s.contains("\\in") else { return s }
         let chars = Array(s)
         var depth = 0
@@ -385,7 +385,7 @@ public enum MathNormalizer {
         guard cut > 0, firstStart >= 0 else { return s }
         // Only when the left side names what is being given (`x`, `k`, `f(x)`, `x_1`, `\theta`, `(a, b)`):
         // `x-2y+z-1=0` is an equation and is kept whole.
-        guard isName(String(chars[..<firstStart]).trimmingCharacters(in: .whitespaces)) else { return s }
+        guard !requireName || isName(String(chars[..<firstStart]).trimmingCharacters(in: .whitespaces)) else { return s }
         let right = String(chars[cut...]).trimmingCharacters(in: .whitespaces)
         return right.isEmpty ? s : right
     }

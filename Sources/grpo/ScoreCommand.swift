@@ -68,7 +68,8 @@ struct ScoreCommand: ParsableCommand {
             lineNumber += 1
             let lineBytes = [UInt8](data[start..<end])
             start = end < data.endIndex ? data.index(after: end) : end
-            let line = String(decoding: lineBytes, as: UTF8.self)
+            var line = String(decoding: lineBytes, as: UTF8.self)
+            if lineNumber == 1, line.hasPrefix("\u{FEFF}") { line.removeFirst() }  // a UTF-8 byte-order mark
             if line.allSatisfy({ $0.isWhitespace }) { continue }
             do {
                 let (record, completion, sample) = try ScoringRecord.parse(line)

@@ -149,7 +149,9 @@ final class MathEquivalenceTests: XCTestCase {
         assertTable([
             ("5", "x = 5", true), ("x=5", "5", true), ("\\frac{1}{3}", "k = \\frac{1}{3}", true), ("5", "x = 6", false),
             ("y = 2x + 3", "2x+3", true), ("3", "a = b = 3", true), ("6", "k = 3 \\cdot 2 = 6", true),
-            ("x-2y+z-1=0", "x-2y+z-1=0", true), ("x-2y+z-1=0", "x+y=0", false), ("0", "x-2y+z-1=0", false),
+            ("x-2y+z-1=0", "x-2y+z-1=0", true), ("x-2y+z-1=0", "x+y=0", false), ("1", "x-2y+z-1=0", false),
+            // A chain of equalities against a value: the last right side counts.
+            ("\\frac{10}{9}", "\\frac{1}{2} \\cdot \\frac{20}{9} = \\frac{10}{9}", true), ("5", "2 + 3 = 5", true), ("6", "2 + 3 = 5", false),
             ("(\\frac{1}{5}, \\frac{1}{6})", "(p,q) = \\left(\\frac{1}{5}, \\frac{1}{6}\\right)", true), ("x^2", "f(x) = x^2", true),
             ("5", "x_1 = 5", true), ("\\frac{\\pi}{3}", "\\theta = \\frac{\\pi}{3}", true),
         ])
