@@ -12,6 +12,9 @@ public enum StoreBenchmark {
         public var secondsPerAppendMedian: Double
         public var secondsPerAppendMin: Double
         public var secondsPerAppendMax: Double
+        /// CPU seconds (user + system) of the appending thread per append, median: unlike wall time, barely
+        /// affected by other processes competing for the cores.
+        public var cpuSecondsPerAppendMedian: Double
         /// Seconds of the step's bulk write + flush that the store records as `seconds_write` (median).
         public var secondsWriteMedian: Double
         public var fileBytes: Int
@@ -28,6 +31,7 @@ public enum StoreBenchmark {
             case secondsPerAppendMedian = "seconds_per_append_median"
             case secondsPerAppendMin = "seconds_per_append_min"
             case secondsPerAppendMax = "seconds_per_append_max"
+            case cpuSecondsPerAppendMedian = "cpu_seconds_per_append_median"
             case secondsWriteMedian = "seconds_write_median"
             case fileBytes = "file_bytes"
             case rawBytes = "raw_bytes"
@@ -53,25 +57,36 @@ public enum StoreBenchmark {
         let writer = try TrajectoryWriter(creating: path, metadata: metadata, overwrite: overwrite)
         var generator = SyntheticSteps(seed: seed)
         var appendSeconds: [Double] = []
+        var cpuSeconds: [Double] = []
         var writeSeconds: [Double] = []
         var rawBytes = 0
         for step in 0..<steps {
             let record = generator.step(step, completions: completionsPerStep, tokensPerCompletion: tokensPerCompletion,
                                         groupSize: groupSize, ruleCount: rules.count)
             rawBytes += uncompressedBytes(of: record, ruleCount: rules.count)
+            let cpuStart = threadCPUSeconds()
             let start = DispatchTime.now().uptimeNanoseconds
             writeSeconds.append(try writer.append(record))
             appendSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            cpuSeconds.append(threadCPUSeconds() - cpuStart)
         }
         try writer.close()
         let fileBytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         let tokens = steps * completionsPerStep * tokensPerCompletion
         return Result(steps: steps, completionsPerStep: completionsPerStep, tokensPerCompletion: tokensPerCompletion,
                       secondsPerAppendMedian: median(appendSeconds), secondsPerAppendMin: appendSeconds.min() ?? .nan,
-                      secondsPerAppendMax: appendSeconds.max() ?? .nan, secondsWriteMedian: median(writeSeconds),
+                      secondsPerAppendMax: appendSeconds.max() ?? .nan, cpuSecondsPerAppendMedian: median(cpuSeconds),
+                      secondsWriteMedian: median(writeSeconds),
                       fileBytes: fileBytes, rawBytes: rawBytes, tokens: tokens,
                       bytesPerToken: Double(fileBytes) / Double(max(tokens, 1)),
                       compressionRatio: Double(rawBytes) / Double(max(fileBytes, 1)))
+    }
+
+    /// CPU time of the calling thread, user + system.
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -89,6 +89,7 @@ final class DocumentationAndReportTests: XCTestCase {
         XCTAssertEqual(result.tokens, 3 * 8 * 32)
         XCTAssertGreaterThan(result.secondsPerAppendMedian, 0)
         XCTAssertLessThanOrEqual(result.secondsPerAppendMin, result.secondsPerAppendMax)
+        XCTAssertGreaterThan(result.cpuSecondsPerAppendMedian, 0)
         XCTAssertEqual(result.bytesPerToken, Double(result.fileBytes) / Double(result.tokens), accuracy: 1e-9)
         XCTAssertEqual(result.compressionRatio, Double(result.rawBytes) / Double(result.fileBytes), accuracy: 1e-9)
         let size = try FileManager.default.attributesOfItem(atPath: directory + "/bench.h5")[.size] as! NSNumber
