@@ -51,6 +51,7 @@ public enum MathNormalizer {
         // Thousands groups are recognized before spaces go: `32,349` and `1 000` are numbers, `32, 349` is a list.
         s = joinPlainThousands(s)
         s = joinSpaceThousands(s)
+        s = mixedNumberWithSpace(s)
         s = removeWhitespace(s)
         if s.hasSuffix("\\\\") { s.removeLast(2) }
         return s
@@ -200,6 +201,20 @@ public enum MathNormalizer {
         }
         guard groups > 0, i == chars.count else { return s }
         return s.replacingOccurrences(of: ",", with: "")
+    }
+
+    /// `4 4/9` (a whole answer: integer, space, integer fraction) → `4\frac{4}{9}`, the mixed number 40/9,
+    /// rather than 44/9 once the space is gone.
+    static func mixedNumberWithSpace(_ s: String) -> String {
+        let parts = s.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 2 else { return s }
+        var whole = parts[0]
+        var sign = ""
+        if let first = whole.first, first == "-" || first == "+" { sign = String(first); whole = whole.dropFirst() }
+        let fraction = parts[1].split(separator: "/", omittingEmptySubsequences: false)
+        func isDigits(_ t: Substring) -> Bool { !t.isEmpty && t.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard isDigits(whole), fraction.count == 2, isDigits(fraction[0]), isDigits(fraction[1]) else { return s }
+        return "\(sign)\(whole)\\frac{\(fraction[0])}{\(fraction[1])}"
     }
 
     /// Removes whitespace, except one space between a command and a letter (`\pi r^2` must not become `\pir^2`).

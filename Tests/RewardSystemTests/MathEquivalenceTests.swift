@@ -56,7 +56,8 @@ final class MathEquivalenceTests: XCTestCase {
     func testMixedNumbers() {
         assertTable([
             ("2\\frac{1}{2}", "2.5", true), ("2\\frac{1}{2}", "\\frac{5}{2}", true), ("2\\frac{1}{2}", "1", false),
-            ("-2\\frac{1}{2}", "-2.5", true),
+            ("-2\\frac{1}{2}", "-2.5", true), ("\\frac{40}{9}", "4 4/9", true), ("4", "4 4/9", false), ("-\\frac{40}{9}", "-4 4/9", true),
+            ("\\frac{71}{6}", "11 5/6", true), ("4", "4 0/9", true), ("4", "4 4/0", false), ("\\frac{103}{9}", "11 + 4/9", true),
         ])
     }
 
