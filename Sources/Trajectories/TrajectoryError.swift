@@ -16,6 +16,7 @@ public enum TrajectoryError: Error, CustomStringConvertible, Equatable {
     case writeFailed(path: String, step: Int, lastCompleteStep: Int?, reason: String)
     /// An earlier write failed; the writer refuses further appends so the file stays consistent.
     case writerFailed(path: String)
+    case writerClosed(path: String)
     case invalidRecord(String)
     case stepNotFound(path: String, step: Int, available: String)
     case hdf5(operation: String, detail: String)
@@ -50,6 +51,8 @@ public enum TrajectoryError: Error, CustomStringConvertible, Equatable {
             return "\(path): writing step \(step) failed (\(reason)); the run stops here and \(kept)"
         case let .writerFailed(path):
             return "\(path): an earlier write failed; reopen the file to resume from its last complete step"
+        case let .writerClosed(path):
+            return "\(path): the writer was closed; reopen the file with TrajectoryWriter(resuming:) to append"
         case let .invalidRecord(detail):
             return "invalid trajectory record: \(detail)"
         case let .stepNotFound(path, step, available):

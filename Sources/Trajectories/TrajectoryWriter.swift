@@ -222,7 +222,8 @@ public final class TrajectoryWriter {
 
     /// Runs a write; any failure marks the writer failed and becomes a `writeFailed` naming the last complete step.
     private func guarded<T>(step: Int, _ body: () throws -> T) throws -> T {
-        guard !failed, file.isOpen else { throw TrajectoryError.writerFailed(path: path) }
+        guard !failed else { throw TrajectoryError.writerFailed(path: path) }
+        guard file.isOpen else { throw TrajectoryError.writerClosed(path: path) }
         do {
             return try body()
         } catch {

@@ -81,6 +81,28 @@ final class TrajectoryStoreTests: XCTestCase {
         XCTAssertEqual(try TrajectoryReader(path: path).record(ofStep: 0).completions[0].text, "before\u{FFFD}after")
     }
 
+    func testLongExperimentTextAndLongCompletionsRoundTrip() throws {
+        let path = directory + "/run.h5"
+        var metadata = testMetadata
+        metadata.experiment = String(repeating: "training:\n  beta: 0.04  # ünïcødé ✓\n", count: 8_000)  // ~250 KB
+        var record = makeStep(0)
+        record.completions[0].text = String(repeating: "长文本 long text ", count: 20_000)
+        let writer = try TrajectoryWriter(creating: path, metadata: metadata)
+        try writer.append(record)
+        try writer.close()
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(reader.metadata.experiment, metadata.experiment)
+        XCTAssertEqual(try reader.record(ofStep: 0), record)
+    }
+
+    func testAppendingAfterCloseSaysTheWriterIsClosed() throws {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        try writer.close()
+        XCTAssertThrowsTrajectoryError(try writer.append(makeStep(0)), .writerClosed(path: path))
+        try writer.close()  // closing twice does nothing
+    }
+
     func testRunWithoutRulesOrExtraMetricsRoundTrips() throws {
         let path = directory + "/run.h5"
         var metadata = testMetadata
