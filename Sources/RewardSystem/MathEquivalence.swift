@@ -182,6 +182,20 @@ indirect enum MathValue {
             if inner.isEmpty { return .set([]) }
             return .set(splitTopLevel(inner, separator: ",").map { parse($0, depth: depth + 1) })
         }
+        // `{1, 2}` with plain braces and at least one comma: a set, as models often write it.
+        if chars.first == "{", chars.last == "}", matchingClose(chars, 0) == chars.count - 1 {
+            let items = splitTopLevel(Array(chars[1..<(chars.count - 1)]), separator: ",")
+            if items.count > 1 { return .set(items.map { parse($0, depth: depth + 1) }) }
+        }
+        // `\pm 3` → {3, −3}; `1 \pm \sqrt{2}` → {1 + √2, 1 − √2} (one top-level ± only).
+        let plusMinus = splitTopLevel(chars, separator: "\\pm")
+        if plusMinus.count == 2 {
+            let (left, right) = (plusMinus[0], plusMinus[1])
+            guard !right.isEmpty else { return .text(s.lowercased()) }
+            let plus = left.isEmpty ? right : left + "+(" + right + ")"
+            let minus = left.isEmpty ? "-(" + right + ")" : left + "-(" + right + ")"
+            return .set([parse(plus, depth: depth + 1), parse(minus, depth: depth + 1)])
+        }
         if let open = chars.first, let close = chars.last, "([".contains(open), ")]".contains(close),
            matchingClose(chars, 0) == chars.count - 1 {
             let inner = Array(chars[1..<(chars.count - 1)])

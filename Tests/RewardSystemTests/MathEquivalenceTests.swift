@@ -133,6 +133,11 @@ final class MathEquivalenceTests: XCTestCase {
             ("\\{1,2\\}", "\\{2,1\\}", true), ("\\{1,2\\}", "\\{1,3\\}", false), ("\\{1,2\\}", "1, 2", true),
             ("1, 2", "2, 1", true), ("-2, 3", "3, -2", true), ("\\{1,2\\}", "\\{1,2,3\\}", false),
             ("\\emptyset", "\\varnothing", true), ("\\{\\frac{1}{2}, 3\\}", "\\{3, 0.5\\}", true),
+            ("\\{1,2\\}", "{2, 1}", true), ("\\left\\{1,2\\right\\}", "\\{1, 2\\}", true),
+            ("\\pm 2021", "2021", false), ("\\pm 2021", "{-2021, 2021}", true), ("1 \\pm \\sqrt{2}", "1+\\sqrt{2}, 1-\\sqrt{2}", true),
+            ("n=1, 2, 3", "n=1, 2, 3", true), ("n=2, 3, 4", "n=1, 2, 3", false), ("19, 46, and 82", "19, 46, \\text{ and } 82", true),
+            ("19, 46, and 82", "21, 36, and 82", false), ("12:00", "1:00", false), ("12:00", "12:00", true),
+            ("1 - \\frac{1}{\\mathrm{e}}", "1 - \\frac{1}{e}", true), ("1 - \\frac{1}{\\mathrm{e}}", "1 + \\frac{1}{\\mathrm{e}}", false),
         ])
     }
 
