@@ -133,12 +133,15 @@ public struct MathEquivalence: Sendable {
         return comparedPoints > 0
     }
 
-    /// Both exact: equal exactly, except a terminating decimal against a non-terminating rational, which is
-    /// compared with the tolerance (`0.333333` ≈ `1/3`). Otherwise: |a − b| ≤ tol · max(|a|, |b|).
+    /// Both exact: equal exactly, except a terminating decimal that is not an integer against a
+    /// non-terminating rational, which is compared with the tolerance (`0.333333` ≈ `1/3`).
+    /// Otherwise: |a − b| ≤ tol · max(|a|, |b|).
     func numbersEqual(_ a: MathNumber, _ b: MathNumber) -> Bool {
         if a.isExact && b.isExact {
             if a.numerator == b.numerator && a.denominator == b.denominator { return true }
             if a.isTerminatingDecimal == b.isTerminatingDecimal { return false }
+            // An integer never approximates a fraction: 3378703 ≢ 23650922/7.
+            if a.denominator == 1 || b.denominator == 1 { return false }
         }
         let x = a.value, y = b.value
         if x.isNaN || y.isNaN { return false }
