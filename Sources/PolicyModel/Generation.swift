@@ -117,7 +117,8 @@ extension Transformer {
             slotOfRow.append(contentsOf: repeatElement(slot, count: length))
         }
         let t = tokens.count
-        let activations = LayerActivations(tokens: t, config: config)
+        let activations = takeActivations(tokens: t)
+        defer { recycle([activations]) }
         let output = Tensor(zeros: [t, config.hiddenSize])
         embed(tokens, into: activations.input.pointer)
         for layer in 0..<config.layerCount {
@@ -128,7 +129,7 @@ extension Transformer {
                 }
                 Attention.forward(qkv: qkv, sequences: sequences, config: config, output: attention)
             }
-            activations.input.pointer.update(from: output.pointer, count: output.count)
+                activations.input.pointer.update(from: output.pointer, count: output.count)
         }
         for (slot, length) in sequences.lengths.enumerated() { cache.lengths[slot] = length }
         let lastRows = sequences.starts.indices.map { sequences.starts[$0] + sequences.lengths[$0] - 1 }
@@ -140,7 +141,8 @@ extension Transformer {
         let m = tokens.count
         let positions = slots.map { cache.lengths[$0] }
         let cacheLengths = positions.map { $0 + 1 }
-        let activations = LayerActivations(tokens: m, config: config)
+        let activations = takeActivations(tokens: m)
+        defer { recycle([activations]) }
         let output = Tensor(zeros: [m, config.hiddenSize])
         embed(tokens, into: activations.input.pointer)
         for layer in 0..<config.layerCount {

@@ -23,6 +23,10 @@ public final class Transformer: @unchecked Sendable {
     /// Keep softmax(logits) of the scored rows from forward to backward while it fits this many bytes;
     /// above it, backward recomputes the logits chunk by chunk.
     public var keptProbabilitiesBudgetBytes = 512 << 20
+    /// Activation buffers of finished forward passes, reused by the next ones: a training step would
+    /// otherwise map (and page-fault) fresh gigabytes every time.
+    private var spareActivations: [LayerActivations] = []
+    private let spareLock = NSLock()
 
     public init(config: TransformerConfig, parameters: ModelParameters? = nil) {
         self.config = config
@@ -38,6 +42,35 @@ public final class Transformer: @unchecked Sendable {
         copy.parameters.copyValues(from: parameters)
         copy.keptProbabilitiesBudgetBytes = keptProbabilitiesBudgetBytes
         return copy
+    }
+
+    /// An activation set for at least `tokens` rows, from the spares when one is big enough.
+    func takeActivations(tokens: Int) -> LayerActivations {
+        spareLock.lock()
+        defer { spareLock.unlock() }
+        if let index = spareActivations.indices.filter({ spareActivations[$0].capacity >= tokens })
+            .min(by: { spareActivations[$0].capacity < spareActivations[$1].capacity }) {
+            return spareActivations.remove(at: index)
+        }
+        return LayerActivations(tokens: tokens, config: config)
+    }
+
+    func recycle(_ activations: [LayerActivations]) {
+        spareLock.lock()
+        defer { spareLock.unlock() }
+        spareActivations.append(contentsOf: activations)
+        // Keep at most one full set of layers (plus one for no-grad passes).
+        if spareActivations.count > config.layerCount + 1 {
+            spareActivations.sort { $0.capacity > $1.capacity }
+            spareActivations.removeLast(spareActivations.count - config.layerCount - 1)
+        }
+    }
+
+    /// Frees the activation buffers kept for reuse.
+    public func releaseCachedBuffers() {
+        spareLock.lock()
+        spareActivations.removeAll()
+        spareLock.unlock()
     }
 
     var headWeightName: String { config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight" }
@@ -77,8 +110,10 @@ public final class Transformer: @unchecked Sendable {
     }
 }
 
-/// What one layer's forward keeps for its backward.
+/// What one layer's forward keeps for its backward, for up to `capacity` rows. Every buffer is written
+/// before it is read, so none is zero-filled.
 final class LayerActivations {
+    let capacity: Int
     let input: Tensor          // [T, D] residual stream entering the layer
     let inverseRMS1: Tensor    // [T]
     let normed1: Tensor        // [T, D]
@@ -92,16 +127,20 @@ final class LayerActivations {
 
     init(tokens: Int, config: TransformerConfig) {
         let d = config.hiddenSize
-        input = Tensor(zeros: [tokens, d])
-        inverseRMS1 = Tensor(zeros: [tokens])
-        normed1 = Tensor(zeros: [tokens, d])
-        qkv = Tensor(zeros: [tokens, config.qkvWidth])
-        attention = Tensor(zeros: [tokens, config.queryWidth])
-        middle = Tensor(zeros: [tokens, d])
-        inverseRMS2 = Tensor(zeros: [tokens])
-        normed2 = Tensor(zeros: [tokens, d])
-        gateUp = Tensor(zeros: [tokens, 2 * config.intermediateSize])
-        activation = Tensor(zeros: [tokens, config.intermediateSize])
+        capacity = tokens
+        func buffer(_ shape: [Int]) -> Tensor {
+            Tensor(view: TensorStorage(count: shape.reduce(1, *), zeroed: false), offset: 0, shape: shape)
+        }
+        input = buffer([tokens, d])
+        inverseRMS1 = buffer([tokens])
+        normed1 = buffer([tokens, d])
+        qkv = buffer([tokens, config.qkvWidth])
+        attention = buffer([tokens, config.queryWidth])
+        middle = buffer([tokens, d])
+        inverseRMS2 = buffer([tokens])
+        normed2 = buffer([tokens, d])
+        gateUp = buffer([tokens, 2 * config.intermediateSize])
+        activation = buffer([tokens, config.intermediateSize])
     }
 }
 
@@ -123,10 +162,14 @@ public final class ForwardPass {
     let headInput: Tensor        // [R, D]
     var keptProbabilities: TensorStorage?
     var consumed = false
+    private let model: Transformer
 
-    init(logProbs: [[Float]], entropies: [[Float]], temperature: Float, sequences: PackedSequences, tokens: [Int32],
+    deinit { model.recycle(layers) }
+
+    init(model: Transformer, logProbs: [[Float]], entropies: [[Float]], temperature: Float, sequences: PackedSequences, tokens: [Int32],
          scoredRows: [Int], targets: [Int32], layers: [LayerActivations], finalInput: Tensor, finalInverseRMS: Tensor,
          headInput: Tensor, keptProbabilities: TensorStorage?) {
+        self.model = model
         self.logProbs = logProbs
         self.entropies = entropies
         self.temperature = temperature
@@ -171,9 +214,9 @@ extension Transformer {
         rope.reserve(positions: (sequences.lengths.max() ?? 0) + 1)
 
         // Activations: one set per layer when backward will need them; otherwise one set reused.
-        let layers = (0..<(keepActivations ? config.layerCount : 1)).map { _ in LayerActivations(tokens: t, config: config) }
+        let layers = (0..<(keepActivations ? config.layerCount : 1)).map { _ in takeActivations(tokens: t) }
         embed(tokens, into: layers[0].input.pointer)
-        var scratchOutput = keepActivations ? nil : Tensor(zeros: [t, d])
+        var scratchOutput = keepActivations ? nil : Tensor(view: TensorStorage(count: t * d, zeroed: false), offset: 0, shape: [t, d])
         for layer in 0..<config.layerCount {
             let activations = layers[keepActivations ? layer : 0]
             let output: Tensor
@@ -215,7 +258,8 @@ extension Transformer {
             entropies.append(Array(headOutput.entropies[cursor..<cursor + count]))
             cursor += count
         }
-        return ForwardPass(logProbs: logProbs, entropies: entropies, temperature: temperature, sequences: sequences,
+        if !keepActivations { recycle(layers) }
+        return ForwardPass(model: self, logProbs: logProbs, entropies: entropies, temperature: temperature, sequences: sequences,
                            tokens: tokens, scoredRows: scoredRows, targets: targets,
                            layers: keepActivations ? layers : [], finalInput: finalInput,
                            finalInverseRMS: finalInverseRMS, headInput: headInput,
@@ -322,11 +366,13 @@ extension Transformer {
 
         var positions: [Int] = []
         for length in pass.sequences.lengths { positions.append(contentsOf: 0..<length) }
-        let normedGradient = Tensor(zeros: [t, d])
-        let activationGradient = Tensor(zeros: [t, i])
-        let gateUpGradient = Tensor(zeros: [t, 2 * i])
-        let attentionGradient = Tensor(zeros: [t, config.queryWidth])
-        let qkvGradient = Tensor(zeros: [t, width])
+        // Scratch that every step overwrites whole (gemm with beta 0, or zeroed where it accumulates).
+        func scratch(_ shape: [Int]) -> Tensor { Tensor(view: TensorStorage(count: shape.reduce(1, *), zeroed: false), offset: 0, shape: shape) }
+        let normedGradient = scratch([t, d])
+        let activationGradient = scratch([t, i])
+        let gateUpGradient = scratch([t, 2 * i])
+        let attentionGradient = scratch([t, config.queryWidth])
+        let qkvGradient = scratch([t, width])
         let dx = streamGradient.pointer
         for layer in stride(from: config.layerCount - 1, through: 0, by: -1) {
             let a = pass.layers[layer]

@@ -4,16 +4,16 @@
 public enum Kernels {
     public typealias Vector = SIMD8<Float>
 
-    @inline(__always) public static func load(_ p: UnsafePointer<Float>) -> Vector {
+    @inlinable @inline(__always) public static func load(_ p: UnsafePointer<Float>) -> Vector {
         UnsafeRawPointer(p).loadUnaligned(as: Vector.self)
     }
 
-    @inline(__always) public static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
+    @inlinable @inline(__always) public static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
     }
 
     /// e^x for 8 lanes (Cephes' polynomial, relative error ≈ 2e-7). Inputs below −87.3 give ≈ 1e-38, not 0.
-    @inline(__always) public static func exp(_ x: Vector) -> Vector {
+    @inlinable @inline(__always) public static func exp(_ x: Vector) -> Vector {
         let clamped = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.3))
         let magic = Vector(repeating: 12_582_912) // 1.5 · 2^23: adding it rounds to an integer
         let shifted = magic.addingProduct(clamped, Vector(repeating: 1.442_695_04))
@@ -33,12 +33,16 @@ public enum Kernels {
     }
 
     /// Scalar e^x with the same polynomial as the vector version.
-    @inline(__always) public static func exp(_ x: Float) -> Float { exp(Vector(repeating: x))[0] }
+    @inlinable @inline(__always) public static func exp(_ x: Float) -> Float { exp(Vector(repeating: x))[0] }
 
     public static func maximum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
         var best = Vector(repeating: -.infinity)
         var i = 0
-        while i + 8 <= count { best = pointwiseMax(best, load(x + i)); i += 8 }
+        while i + 8 <= count {
+            let value = load(x + i)
+            best.replace(with: value, where: value .> best)
+            i += 8
+        }
         var result = best.max()
         while i < count { result = Swift.max(result, x[i]); i += 1 }
         return result

@@ -39,7 +39,10 @@ final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
-                if spins < spinLimit { continue }
+                if spins < spinLimit {
+                    if spins % 1_000 == 0 { sched_yield() }
+                    continue
+                }
                 pthread_mutex_lock(&mutex)
                 sleepers += 1
                 while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&condition, &mutex) }
@@ -60,7 +63,12 @@ final class WorkerPool: @unchecked Sendable {
             pending.store(threadCount - 1, ordering: .relaxed)
             wakeWorkers()
             escapable(0)
-            while pending.load(ordering: .acquiring) > 0 {}
+            // Spin briefly; then yield, so a preempted worker gets the core back when cores are oversubscribed.
+            var spins = 0
+            while pending.load(ordering: .acquiring) > 0 {
+                spins += 1
+                if spins > 2_000 { sched_yield() }
+            }
             task = nil
         }
     }
