@@ -46,10 +46,13 @@ public struct FormatRule: ConfigurableRule {
         return false
     }
 
+    /// Python's `\s` on ASCII: space, \t \n \v \f \r and \x1c–\x1f.
+    static func isRegexSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F) }
+
     public static func matchesLenient(_ text: String) -> Bool {
         var bytes = Array(text.utf8)[...]
-        while let f = bytes.first, AnswerExtraction.isSpace(f) { bytes = bytes.dropFirst() }
-        while let l = bytes.last, AnswerExtraction.isSpace(l) { bytes = bytes.dropLast() }
+        while let f = bytes.first, isRegexSpace(f) { bytes = bytes.dropFirst() }
+        while let l = bytes.last, isRegexSpace(l) { bytes = bytes.dropLast() }
         let body = Array(bytes)
         let open = Array("<think>".utf8), thinkClose = Array("</think>".utf8)
         let answerOpen = Array("<answer>".utf8), answerClose = Array("</answer>".utf8)
@@ -60,7 +63,7 @@ public struct FormatRule: ConfigurableRule {
         var from = open.count
         while let t = ByteSearch.firstIndex(of: thinkClose, in: body, from: from) {
             var k = t + thinkClose.count
-            while k < body.count, AnswerExtraction.isSpace(body[k]) { k += 1 }
+            while k < body.count, isRegexSpace(body[k]) { k += 1 }
             if k + answerOpen.count <= limit, Array(body[k..<(k + answerOpen.count)]) == answerOpen { return true }
             from = t + 1
         }
