@@ -103,6 +103,7 @@ public enum RewardError: Error, CustomStringConvertible, Equatable {
     case invalidField(rule: String, field: String, expected: String)
     case nonFiniteValue(rule: String, value: Double)
     case invalidRuleSpec(String, expected: String)
+    case countMismatch(completions: Int, samples: Int)
 
     public var description: String {
         switch self {
@@ -123,6 +124,8 @@ public enum RewardError: Error, CustomStringConvertible, Equatable {
             return "rule '\(rule)' returned a non-finite value (\(value))"
         case .invalidRuleSpec(let spec, let expected):
             return "invalid rule '\(spec)': expected \(expected)"
+        case .countMismatch(let completions, let samples):
+            return "\(completions) completions but \(samples) samples: expected one sample per completion"
         }
     }
 }

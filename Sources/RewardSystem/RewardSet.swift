@@ -137,8 +137,10 @@ public struct RewardSet: Sendable {
     }
 
     /// Scores completions against their samples (`completions[i]` answers `samples[i]`).
-    public mutating func score(_ completions: [Completion], against samples: [Sample]) -> [ScoredCompletion] {
-        precondition(completions.count == samples.count, "one sample per completion")
+    public mutating func score(_ completions: [Completion], against samples: [Sample]) throws -> [ScoredCompletion] {
+        guard completions.count == samples.count else {
+            throw RewardError.countMismatch(completions: completions.count, samples: samples.count)
+        }
         return zip(completions, samples).map { score($0, for: $1) }
     }
 

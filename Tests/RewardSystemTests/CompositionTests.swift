@@ -30,7 +30,10 @@ final class CompositionTests: XCTestCase {
     func testAThrowingRuleIsRecordedCountedAndGetsItsErrorValue() throws {
         var set = try RewardSet([WeightedRule(AlwaysThrows(), weight: 2, valueOnError: -1),
                                  WeightedRule(Constant(name: "ok", value: 1))])
-        let results = set.score([Completion(text: "a"), Completion(text: "b")], against: [Sample(), Sample()])
+        let results = try set.score([Completion(text: "a"), Completion(text: "b")], against: [Sample(), Sample()])
+        XCTAssertThrowsError(try set.score([Completion(text: "a")], against: [])) {
+            XCTAssertEqual("\($0)", "1 completions but 0 samples: expected one sample per completion")
+        }
         XCTAssertEqual(results.count, 2)
         XCTAssertEqual(results[0].value(of: "broken"), -1)
         XCTAssertEqual(results[0].total, -2 + 1)

@@ -47,4 +47,16 @@ final class FormatRegexCrossCheckTests: XCTestCase {
         }
         XCTAssertEqual(checked, 2_000)
     }
+
+    /// countdown's answer block is the last match of TinyZero's `<answer>(.*?)</answer>` (with newlines).
+    func testCountdownAnswerBlockAgreesWithLazyRegexMatches() {
+        let block = regex("<answer>(.*?)</answer>", [.dotMatchesLineSeparators])
+        var rng = FuzzTests.SplitMix64(state: 7)
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in Self.pieces.randomElement(using: &rng)! }.joined()
+            let matches = block.matches(in: text, range: NSRange(text.startIndex..., in: text))
+            let expected = matches.last.flatMap { Range($0.range(at: 1), in: text) }.map { String(text[$0]) }
+            XCTAssertEqual(CountdownRule.lastAnswerBlock(text), expected, text.debugDescription)
+        }
+    }
 }
