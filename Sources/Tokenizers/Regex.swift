@@ -91,20 +91,28 @@ public final class Regex: @unchecked Sendable {
         case assertion(Op)
     }
 
-    private(set) var program: [Instruction] = []
-    private(set) var classes: [CharClass] = []
+    let program: [Instruction]
+    let classes: [CharClass]
+    /// The ASCII bitmap of each class, two words per class, for the hot path.
+    private let asciiBits: [UInt64]
+    /// Scalars that can start a match, when the pattern cannot match empty; nil when unknown.
+    private let firstScalars: CharClass?
 
     /// Compiles `pattern` (Oniguruma/Ruby syntax, the subset tokenizer pre-tokenizers use).
     public init(_ pattern: String) throws {
         self.pattern = pattern
         var parser = Parser(pattern: pattern)
         let root = try parser.parseAll()
-        classes = parser.classes
+        var classes = parser.classes
         for index in classes.indices { classes[index].finalize() }
-        compile(root)
-        program.append(Instruction(op: .match))
-        // Lookahead bodies are compiled after the main program (see `compile`).
-        flushPendingLookaheads()
+        var compiler = Compiler()
+        compiler.compile(root)
+        _ = compiler.emit(.match)
+        compiler.flushPendingLookaheads()  // lookahead bodies go after the main program
+        program = compiler.program
+        self.classes = classes
+        asciiBits = classes.flatMap { [$0.asciiBits.0, $0.asciiBits.1] }
+        firstScalars = Regex.firstSet(of: root, classes: classes)
     }
 
     /// A regex that matches `literal` exactly (the `String` form of a `Split` pattern).
@@ -119,81 +127,126 @@ public final class Regex: @unchecked Sendable {
 
     // MARK: Compilation
 
-    private var pendingLookaheads: [(node: Node, instructionIndex: Int)] = []
+    struct Compiler {
+        var program: [Instruction] = []
+        private var pendingLookaheads: [(node: Node, instructionIndex: Int)] = []
 
-    private func emit(_ op: Op, _ a: Int32 = 0, _ b: Int32 = 0) -> Int {
-        program.append(Instruction(op: op, a: a, b: b))
-        return program.count - 1
-    }
+        mutating func emit(_ op: Op, _ a: Int32 = 0, _ b: Int32 = 0) -> Int {
+            program.append(Instruction(op: op, a: a, b: b))
+            return program.count - 1
+        }
 
-    private func compile(_ node: Node) {
-        switch node {
-        case .empty:
-            break
-        case let .char(value, fold):
-            _ = emit(fold ? .charFold : .char, Int32(bitPattern: value))
-        case let .charClass(index):
-            _ = emit(.charClass, Int32(index))
-        case .any:
-            _ = emit(.any)
-        case let .sequence(nodes):
-            for child in nodes { compile(child) }
-        case let .alternation(branches):
-            var jumpsToEnd: [Int] = []
-            for (index, branch) in branches.enumerated() {
-                if index < branches.count - 1 {
+        mutating func compile(_ node: Node) {
+            switch node {
+            case .empty:
+                break
+            case let .char(value, fold):
+                _ = emit(fold ? .charFold : .char, Int32(bitPattern: value))
+            case let .charClass(index):
+                _ = emit(.charClass, Int32(index))
+            case .any:
+                _ = emit(.any)
+            case let .sequence(nodes):
+                for child in nodes { compile(child) }
+            case let .alternation(branches):
+                var jumpsToEnd: [Int] = []
+                for (index, branch) in branches.enumerated() {
+                    if index < branches.count - 1 {
+                        let split = emit(.split)
+                        program[split].a = Int32(program.count)
+                        compile(branch)
+                        jumpsToEnd.append(emit(.jump))
+                        program[split].b = Int32(program.count)
+                    } else {
+                        compile(branch)
+                    }
+                }
+                for jump in jumpsToEnd { program[jump].a = Int32(program.count) }
+            case let .repeated(child, min, max, greedy):
+                for _ in 0..<min { compile(child) }
+                if let max {
+                    var splits: [Int] = []
+                    for _ in min..<max {
+                        let split = emit(.split)
+                        splits.append(split)
+                        let bodyStart = program.count
+                        compile(child)
+                        if greedy { program[split].a = Int32(bodyStart) } else { program[split].b = Int32(bodyStart) }
+                    }
+                    for split in splits {
+                        if greedy { program[split].b = Int32(program.count) } else { program[split].a = Int32(program.count) }
+                    }
+                } else {
                     let split = emit(.split)
-                    program[split].a = Int32(program.count)
-                    compile(branch)
-                    jumpsToEnd.append(emit(.jump))
-                    program[split].b = Int32(program.count)
-                } else {
-                    compile(branch)
-                }
-            }
-            for jump in jumpsToEnd { program[jump].a = Int32(program.count) }
-        case let .repeated(child, min, max, greedy):
-            for _ in 0..<min { compile(child) }
-            if let max {
-                var splits: [Int] = []
-                for _ in min..<max {
-                    splits.append(emit(.split))
-                    let bodyStart = program.count
                     compile(child)
-                    let split = splits[splits.count - 1]
-                    if greedy { program[split].a = Int32(bodyStart) } else { program[split].b = Int32(bodyStart) }
+                    _ = emit(.jump, Int32(split))
+                    if greedy {
+                        program[split].a = Int32(split + 1)
+                        program[split].b = Int32(program.count)
+                    } else {
+                        program[split].a = Int32(program.count)
+                        program[split].b = Int32(split + 1)
+                    }
                 }
-                for split in splits {
-                    if greedy { program[split].b = Int32(program.count) } else { program[split].a = Int32(program.count) }
-                }
-            } else {
-                let split = emit(.split)
-                compile(child)
-                _ = emit(.jump, Int32(split))
-                if greedy {
-                    program[split].a = Int32(split + 1)
-                    program[split].b = Int32(program.count)
-                } else {
-                    program[split].a = Int32(program.count)
-                    program[split].b = Int32(split + 1)
-                }
+            case let .lookahead(child, negative):
+                let index = emit(negative ? .negativeLookahead : .lookahead)
+                pendingLookaheads.append((child, index))
+                program[index].b = Int32(program.count)
+            case let .assertion(op):
+                _ = emit(op)
             }
-        case let .lookahead(child, negative):
-            let index = emit(negative ? .negativeLookahead : .lookahead)
-            pendingLookaheads.append((child, index))
-            program[index].b = Int32(program.count)
-        case let .assertion(op):
-            _ = emit(op)
+        }
+
+        mutating func flushPendingLookaheads() {
+            while !pendingLookaheads.isEmpty {
+                let (node, index) = pendingLookaheads.removeFirst()
+                program[index].a = Int32(program.count)
+                compile(node)
+                _ = emit(.match)
+            }
         }
     }
 
-    private func flushPendingLookaheads() {
-        while !pendingLookaheads.isEmpty {
-            let (node, index) = pendingLookaheads.removeFirst()
-            program[index].a = Int32(program.count)
-            compile(node)
-            _ = emit(.match)
+    /// The scalars that can begin a match, as one class; nil if the pattern can match empty or
+    /// begins with something not summarized here (`.`, case-folded literals).
+    static func firstSet(of root: Node, classes: [CharClass]) -> CharClass? {
+        var result = CharClass()
+        var exact = true
+        // Returns whether `node` can match empty (so what follows can start the match too).
+        func collect(_ node: Node) -> Bool {
+            switch node {
+            case .empty, .lookahead, .assertion:
+                return true
+            case let .char(value, fold):
+                if fold { exact = false } else { result.ranges.append(value...value) }
+                return false
+            case let .charClass(index):
+                let charClass = classes[index]
+                if charClass.negated || charClass.caseInsensitive { exact = false; return false }
+                result.categoryMask |= charClass.categoryMask
+                result.whitespace = result.whitespace || charClass.whitespace
+                result.nonWhitespace = result.nonWhitespace || charClass.nonWhitespace
+                result.ranges += charClass.ranges
+                return false
+            case .any:
+                exact = false
+                return false
+            case let .sequence(nodes):
+                for child in nodes where !collect(child) { return false }
+                return true
+            case let .alternation(nodes):
+                var nullable = false
+                for child in nodes where collect(child) { nullable = true }
+                return nullable
+            case let .repeated(child, min, _, _):
+                let childNullable = collect(child)
+                return min == 0 || childNullable
+            }
         }
+        let nullable = collect(root)
+        guard exact, !nullable else { return nil }
+        result.finalize()
+        return result
     }
 
     // MARK: Matching
@@ -201,66 +254,75 @@ public final class Regex: @unchecked Sendable {
     /// The end of the match of the whole pattern starting exactly at `start`, or nil.
     /// `text[lower..<upper]` is the subject; anchors and lookaheads see only that range.
     @inline(__always)
-    func match(_ text: UnsafeBufferPointer<UInt32>, at start: Int, lower: Int, upper: Int,
-               stack: inout [Int]) -> Int? {
+    private func match(_ text: UnsafeBufferPointer<UInt32>, at start: Int, lower: Int, upper: Int,
+                       program: UnsafeBufferPointer<Instruction>, asciiBits: UnsafeBufferPointer<UInt64>,
+                       stack: inout [Int]) -> Int? {
         let base = stack.count
-        let result = run(text, pc: 0, position: start, lower: lower, upper: upper, stack: &stack, base: base)
+        let result = run(text, pc: 0, position: start, lower: lower, upper: upper, program: program,
+                         asciiBits: asciiBits, stack: &stack, base: base)
         stack.removeSubrange(base...)
         return result
     }
 
+    @inline(__always)
+    private func classContains(_ index: Int, _ scalar: UInt32, _ asciiBits: UnsafeBufferPointer<UInt64>) -> Bool {
+        if scalar < 128 {
+            return asciiBits[2 * index + Int(scalar >> 6)] & (1 << UInt64(scalar & 63)) != 0
+        }
+        return classes[index].contains(scalar)
+    }
+
     private func run(_ text: UnsafeBufferPointer<UInt32>, pc startPC: Int, position: Int, lower: Int,
-                     upper: Int, stack: inout [Int], base: Int) -> Int? {
+                     upper: Int, program: UnsafeBufferPointer<Instruction>, asciiBits: UnsafeBufferPointer<UInt64>,
+                     stack: inout [Int], base: Int) -> Int? {
         var pc = startPC
         var position = position
-        return program.withUnsafeBufferPointer { program in
-            while true {
-                let instruction = program[pc]
-                var ok = true
-                switch instruction.op {
-                case .char:
-                    if position < upper && text[position] == UInt32(bitPattern: instruction.a) {
-                        position += 1; pc += 1
-                    } else { ok = false }
-                case .charFold:
-                    if position < upper
-                        && UnicodeTables.caseFold(text[position]) == UInt32(bitPattern: instruction.a) {
-                        position += 1; pc += 1
-                    } else { ok = false }
-                case .charClass:
-                    if position < upper && classes[Int(instruction.a)].contains(text[position]) {
-                        position += 1; pc += 1
-                    } else { ok = false }
-                case .any:
-                    if position < upper && text[position] != 0x0A { position += 1; pc += 1 } else { ok = false }
-                case .split:
-                    stack.append(Int(instruction.b))
-                    stack.append(position)
-                    pc = Int(instruction.a)
-                case .jump:
-                    pc = Int(instruction.a)
-                case .match:
-                    return position
-                case .lookahead, .negativeLookahead:
-                    let innerBase = stack.count
-                    let found = run(text, pc: Int(instruction.a), position: position, lower: lower,
-                                    upper: upper, stack: &stack, base: innerBase) != nil
-                    stack.removeSubrange(innerBase...)
-                    if found == (instruction.op == .lookahead) { pc = Int(instruction.b) } else { ok = false }
-                case .lineStart:
-                    if position == lower || text[position - 1] == 0x0A { pc += 1 } else { ok = false }
-                case .lineEnd:
-                    if position == upper || text[position] == 0x0A { pc += 1 } else { ok = false }
-                case .textStart:
-                    if position == lower { pc += 1 } else { ok = false }
-                case .textEnd:
-                    if position == upper { pc += 1 } else { ok = false }
-                }
-                if !ok {
-                    if stack.count == base { return nil }
-                    position = stack.removeLast()
-                    pc = stack.removeLast()
-                }
+        while true {
+            let instruction = program[pc]
+            var ok = true
+            switch instruction.op {
+            case .char:
+                if position < upper && text[position] == UInt32(bitPattern: instruction.a) {
+                    position += 1; pc += 1
+                } else { ok = false }
+            case .charFold:
+                if position < upper
+                    && UnicodeTables.caseFold(text[position]) == UInt32(bitPattern: instruction.a) {
+                    position += 1; pc += 1
+                } else { ok = false }
+            case .charClass:
+                if position < upper && classContains(Int(instruction.a), text[position], asciiBits) {
+                    position += 1; pc += 1
+                } else { ok = false }
+            case .any:
+                if position < upper && text[position] != 0x0A { position += 1; pc += 1 } else { ok = false }
+            case .split:
+                stack.append(Int(instruction.b))
+                stack.append(position)
+                pc = Int(instruction.a)
+            case .jump:
+                pc = Int(instruction.a)
+            case .match:
+                return position
+            case .lookahead, .negativeLookahead:
+                let innerBase = stack.count
+                let found = run(text, pc: Int(instruction.a), position: position, lower: lower, upper: upper,
+                                program: program, asciiBits: asciiBits, stack: &stack, base: innerBase) != nil
+                stack.removeSubrange(innerBase...)
+                if found == (instruction.op == .lookahead) { pc = Int(instruction.b) } else { ok = false }
+            case .lineStart:
+                if position == lower || text[position - 1] == 0x0A { pc += 1 } else { ok = false }
+            case .lineEnd:
+                if position == upper || text[position] == 0x0A { pc += 1 } else { ok = false }
+            case .textStart:
+                if position == lower { pc += 1 } else { ok = false }
+            case .textEnd:
+                if position == upper { pc += 1 } else { ok = false }
+            }
+            if !ok {
+                if stack.count == base { return nil }
+                position = stack.removeLast()
+                pc = stack.removeLast()
             }
         }
     }
@@ -268,16 +330,33 @@ public final class Regex: @unchecked Sendable {
     /// All non-overlapping matches in `text[lower..<upper]`, as Oniguruma's `find_iter` gives them
     /// (an empty match right after the previous match is skipped).
     func matches(in text: UnsafeBufferPointer<UInt32>, lower: Int, upper: Int) -> [Range<Int>] {
+        program.withUnsafeBufferPointer { program in
+            asciiBits.withUnsafeBufferPointer { asciiBits in
+                matches(in: text, lower: lower, upper: upper, program: program, asciiBits: asciiBits)
+            }
+        }
+    }
+
+    private func matches(in text: UnsafeBufferPointer<UInt32>, lower: Int, upper: Int,
+                         program: UnsafeBufferPointer<Instruction>, asciiBits: UnsafeBufferPointer<UInt64>)
+        -> [Range<Int>] {
         var result: [Range<Int>] = []
         var stack: [Int] = []
         stack.reserveCapacity(64)
         var searchFrom = lower
         var lastMatchEnd: Int? = nil
+        let first = firstScalars
         while searchFrom <= upper {
             var found: Range<Int>? = nil
             var start = searchFrom
             while start <= upper {
-                if let end = match(text, at: start, lower: lower, upper: upper, stack: &stack) {
+                if let first {
+                    // The pattern cannot match empty: skip scalars that cannot begin a match.
+                    while start < upper && !first.contains(text[start]) { start += 1 }
+                    if start == upper { break }
+                }
+                if let end = match(text, at: start, lower: lower, upper: upper, program: program,
+                                   asciiBits: asciiBits, stack: &stack) {
                     found = start..<end
                     break
                 }
