@@ -111,7 +111,7 @@ public struct CosineLengthRule: ConfigurableRule {
             }
             length = tokens
         } else {
-            length = completion.text.count
+            length = completion.text.unicodeScalars.count  // Python len(): code points
         }
         let progress = min(1.0, Double(length) / Double(maxLength))
         let cosine = cos(progress * Double.pi)
