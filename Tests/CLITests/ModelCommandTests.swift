@@ -1,0 +1,128 @@
+import Foundation
+import XCTest
+
+/// Runs the built `grpo` executable as a user would, with the flags and JSONL fields of the contract.
+final class ModelCommandTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+    var workDirectory: URL!
+
+    override func setUpWithError() throws {
+        workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: workDirectory) }
+
+    struct Result { let status: Int32; let output: String; let error: String }
+
+    func grpo(_ arguments: [String]) throws -> Result {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("grpo")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw XCTSkip("grpo is not built next to the test bundle at \(binary.path); run `swift build` first")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                      error: String(decoding: errorData, as: UTF8.self))
+    }
+
+    func write(_ lines: [String], to name: String) throws -> String {
+        let url = workDirectory.appendingPathComponent(name)
+        try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func jsonLines(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    var expected: [String: Any] {
+        let data = try! Data(contentsOf: Self.fixtures.appendingPathComponent("qwen2-tiny/expected.json"))
+        return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    func testLogprobsWritesOneFloatPerCompletionTokenInInputOrder() throws {
+        let batch = expected["batch"] as! [[String: Any]]
+        let lines = try batch.map { item in
+            String(decoding: try JSONSerialization.data(withJSONObject: ["prompt_ids": item["prompt_ids"]!, "completion_ids": item["completion_ids"]!]), as: UTF8.self)
+        }
+        let input = try write(lines, to: "pairs.jsonl")
+        let outputPath = workDirectory.appendingPathComponent("logprobs.jsonl").path
+        let result = try grpo(["logprobs", "--model", Self.fixtures.appendingPathComponent("qwen2-tiny").path,
+                               "--input", input, "--output", outputPath])
+        XCTAssertEqual(result.status, 0, result.error)
+        let written = jsonLines(try String(contentsOfFile: outputPath, encoding: .utf8))
+        let reference = expected["logprobs"] as! [[Double]]
+        XCTAssertEqual(written.count, reference.count)
+        for (line, want) in zip(written, reference) {
+            let got = line["logprobs"] as! [Double]
+            XCTAssertEqual(got.count, want.count)
+            for (a, b) in zip(got, want) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        }
+    }
+
+    func testSampleIsSeededAndGreedyMatchesTransformers() throws {
+        let greedy = expected["greedy"] as! [[String: Any]]
+        let input = try write(try greedy.map { String(decoding: try JSONSerialization.data(withJSONObject: ["prompt_ids": $0["prompt_ids"]!]), as: UTF8.self) },
+                              to: "prompts.jsonl")
+        let model = Self.fixtures.appendingPathComponent("qwen2-tiny").path
+        let greedyRun = try grpo(["sample", "--model", model, "--input", input, "--max-new-tokens", "12", "--greedy", "--ignore-eos"])
+        XCTAssertEqual(greedyRun.status, 0, greedyRun.error)
+        for (line, want) in zip(jsonLines(greedyRun.output), greedy) {
+            XCTAssertEqual(line["completion_ids"] as! [Int], want["completion_ids"] as! [Int])
+            XCTAssertEqual(line["finish_reason"] as? String, "length")
+        }
+        let arguments = ["sample", "--model", model, "--input", input, "--max-new-tokens", "16", "--temperature", "0.9",
+                         "--top-k", "20", "--top-p", "0.9", "--min-p", "0.01", "--seed", "5"]
+        let first = try grpo(arguments), second = try grpo(arguments)
+        XCTAssertEqual(first.status, 0, first.error)
+        XCTAssertEqual(first.output, second.output)
+        for line in jsonLines(first.output) {
+            XCTAssertTrue(["eos", "length", "stop"].contains(line["finish_reason"] as! String))
+            XCTAssertLessThanOrEqual((line["completion_ids"] as! [Int]).count, 16)
+        }
+    }
+
+    func testBadInputIsAClearErrorNamingTheLine() throws {
+        let model = Self.fixtures.appendingPathComponent("qwen2-tiny").path
+        let outOfVocabulary = try write(["{\"prompt_ids\": [1, 2], \"completion_ids\": [3]}", "{\"prompt_ids\": [1], \"completion_ids\": [9999]}"], to: "bad.jsonl")
+        var result = try grpo(["logprobs", "--model", model, "--input", outOfVocabulary])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("line 2") && result.error.contains("9999"), result.error)
+
+        let malformed = try write(["{\"prompt_ids\": [1]}", "not json"], to: "malformed.jsonl")
+        result = try grpo(["sample", "--model", model, "--input", malformed, "--max-new-tokens", "2"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("malformed.jsonl:2"), result.error)
+
+        let wrongType = try write(["{\"prompt_ids\": \"hello\"}"], to: "wrong.jsonl")
+        result = try grpo(["sample", "--model", model, "--input", wrongType, "--max-new-tokens", "2"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("prompt_ids"), result.error)
+
+        result = try grpo(["sample", "--model", workDirectory.appendingPathComponent("missing").path, "--input", wrongType, "--max-new-tokens", "2"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("missing"), result.error)
+    }
+
+    func testBenchPrintsOneJSONLine() throws {
+        let result = try grpo(["bench", "sample", "--config", "tiny", "--runs", "1", "--batch", "2", "--new-tokens", "4"])
+        XCTAssertEqual(result.status, 0, result.error)
+        let line = jsonLines(result.output)
+        XCTAssertEqual(line.count, 1)
+        XCTAssertNotNil(line.first?["new_tokens_per_second"] as? Double)
+        XCTAssertNotNil(line.first?["peak_rss_mb"] as? Double)
+        let train = try grpo(["bench", "train", "--config", "tiny", "--runs", "1", "--batch", "2", "--sequence-length", "16"])
+        XCTAssertEqual(train.status, 0, train.error)
+        XCTAssertNotNil(jsonLines(train.output).first?["fwd_plus_bwd_s"] as? Double)
+    }
+}
