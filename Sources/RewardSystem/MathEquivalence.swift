@@ -169,7 +169,8 @@ indirect enum MathValue {
     /// Anything else: compared as lowercased text.
     case text(String)
 
-    static func parse(_ s: String, depth: Int = 0) -> MathValue {
+    static func parse(_ text: String, depth: Int = 0) -> MathValue {
+        let s = text.trimmingCharacters(in: .whitespaces)
         guard depth < 16, !s.isEmpty else { return .text(s.lowercased()) }
         let chars = Array(s)
         if let letter = choiceLetter(chars) { return .choice(letter) }
@@ -178,6 +179,7 @@ indirect enum MathValue {
         if unionParts.count > 1 {
             return .union(unionParts.map { parse($0, depth: depth + 1) })
         }
+        if let interval = parseInequality(chars, depth: depth) { return interval }
         if let matrix = parseMatrix(s, depth: depth) { return matrix }
         // `\{ … \}` whose opening brace closes at the end.
         if s.hasPrefix("\\{"), s.hasSuffix("\\}"), matchingClose(chars, 0) == chars.count - 2 {
@@ -291,6 +293,79 @@ indirect enum MathValue {
         }
         parts.append(String(chars[start...]))
         return parts
+    }
+
+    /// `x < 3` → (−∞, 3); `x \ge 3` → [3, ∞); `-1 < x \le 2` → (−1, 2]; `3 > x` → (−∞, 3). The variable
+    /// must be a name; the bounds are any expressions.
+    static func parseInequality(_ chars: [Character], depth: Int) -> MathValue? {
+        // Split at top-level relations: (text before, strict?, less-than?) …
+        var parts: [String] = []
+        var relations: [(strict: Bool, less: Bool)] = []
+        var level = 0
+        var start = 0
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if "([{".contains(c) { level += 1 } else if ")]}".contains(c) { level -= 1 }
+            var width = 0
+            var relation: (strict: Bool, less: Bool)? = nil
+            if level == 0 {
+                if c == "<" || c == ">" {
+                    let orEqual = i + 1 < chars.count && chars[i + 1] == "="
+                    relation = (!orEqual, c == "<")
+                    width = orEqual ? 2 : 1
+                } else if c == "\\" {
+                    for (name, strict, less) in [("\\le", false, true), ("\\ge", false, false), ("\\lt", true, true), ("\\gt", true, false)] {
+                        let n = Array(name)
+                        if i + n.count <= chars.count, Array(chars[i..<i + n.count]) == n,
+                           !(i + n.count < chars.count && chars[i + n.count].isLetter) {
+                            relation = (strict, less)
+                            width = n.count
+                            break
+                        }
+                    }
+                }
+            }
+            if let relation {
+                parts.append(String(chars[start..<i]).trimmingCharacters(in: .whitespaces))
+                relations.append(relation)
+                i += width
+                start = i
+                continue
+            }
+            i += 1
+        }
+        guard !relations.isEmpty else { return nil }
+        parts.append(String(chars[start...]).trimmingCharacters(in: .whitespaces))
+        guard parts.allSatisfy({ !$0.isEmpty }) else { return nil }
+        func isVariable(_ t: String) -> Bool { MathNormalizer.isName(t) && !t.contains("(") }
+        func bound(_ t: String) -> MathValue? {
+            guard !isVariable(t), let node = MathExpressionParser.parse(t) else { return nil }
+            return .expression(node)
+        }
+        let negInf = MathValue.expression(.negate(.infinity)), posInf = MathValue.expression(.infinity)
+        func open(_ strict: Bool) -> Character { strict ? "(" : "[" }
+        func close(_ strict: Bool) -> Character { strict ? ")" : "]" }
+        if parts.count == 2 {
+            let r = relations[0]
+            if isVariable(parts[0]), let b = bound(parts[1]) {
+                // x < b → (−∞, b);  x > b → (b, ∞)
+                return r.less ? .bracketed("(", close(r.strict), [negInf, b]) : .bracketed(open(r.strict), ")", [b, posInf])
+            }
+            if isVariable(parts[1]), let b = bound(parts[0]) {
+                // b < x → (b, ∞);  b > x → (−∞, b)
+                return r.less ? .bracketed(open(r.strict), ")", [b, posInf]) : .bracketed("(", close(r.strict), [negInf, b])
+            }
+            return nil
+        }
+        if parts.count == 3, isVariable(parts[1]), relations[0].less == relations[1].less,
+           let a = bound(parts[0]), let b = bound(parts[2]) {
+            let (r0, r1) = (relations[0], relations[1])
+            // a < x < b → (a, b);  a > x > b → (b, a)
+            return r0.less ? .bracketed(open(r0.strict), close(r1.strict), [a, b])
+                           : .bracketed(open(r1.strict), close(r0.strict), [b, a])
+        }
+        return nil
     }
 
     static func parseMatrix(_ s: String, depth: Int) -> MathValue? {

@@ -152,6 +152,17 @@ final class MathEquivalenceTests: XCTestCase {
         ])
     }
 
+    func testInequalitiesAreIntervals() {
+        assertTable([
+            ("(-\\infty, 3)", "x < 3", true), ("(-\\infty, 3]", "x \\le 3", true), ("(-\\infty, 3]", "x \\leq 3", true),
+            ("[3, \\infty)", "x \\geq 3", true), ("(3, \\infty)", "x > 3", true), ("(3, \\infty)", "3 < x", true),
+            ("(-\\infty, 3)", "3 > x", true), ("(-1, 2]", "-1 < x \\le 2", true), ("(-1, 2]", "2 \\ge x > -1", true),
+            ("(-\\infty, 3)", "x \\le 3", false), ("(3, \\infty)", "x < 3", false), ("[-2, 7]", "-2 \\le x \\le 7", true),
+            ("(-\\infty, -2) \\cup (3, \\infty)", "x < -2 \\cup x > 3", true), ("x < 3", "x<3", true), ("x < 3", "y < 3", true),
+            ("(-\\infty, \\frac{1}{2})", "x < 0.5", true), ("x \\ge 3", "x \\le 3", false),
+        ])
+    }
+
     func testEquationsCompareTheirRightSide() {
         assertTable([
             ("5", "x = 5", true), ("x=5", "5", true), ("\\frac{1}{3}", "k = \\frac{1}{3}", true), ("5", "x = 6", false),
