@@ -345,3 +345,19 @@ struct JSONParser {
         }
     }
 }
+
+// Literals, so that task code can write `Sample(metadata: ["numbers": [44, 19, 35], "target": 98])`.
+extension JSONValue: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByStringLiteral,
+    ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral {
+    public init(integerLiteral value: Int) { self = .number(String(value)) }
+    public init(floatLiteral value: Double) { self = JSONValue.double(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements) }
+    public init(nilLiteral: ()) { self = .null }
+
+    /// An array of integers, e.g. countdown's `numbers`.
+    public init(_ integers: [Int]) { self = .array(integers.map { .number(String($0)) }) }
+    public init(_ integer: Int) { self = .number(String(integer)) }
+}

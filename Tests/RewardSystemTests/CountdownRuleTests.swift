@@ -71,6 +71,10 @@ final class CountdownRuleTests: XCTestCase {
         XCTAssertThrowsError(try rule.score(Completion(text: "x"), for: Sample(metadata: ["numbers": .array([]), "target": .string("abc")]))) {
             XCTAssertTrue("\($0)".contains("'target'"))
         }
+        // Literal metadata, as task generators write it.
+        let literal = Sample(metadata: ["numbers": [44, 19, 35], "target": 98])
+        XCTAssertEqual(try rule.score(Completion(text: "<answer>44+19+35</answer>"), for: literal).value, 1)
+        XCTAssertEqual(Sample(metadata: ["numbers": JSONValue([1, 2])]).metadata["numbers"], [1, 2])
         // Numbers given as strings of digits are accepted.
         let strings = Sample(metadata: ["numbers": .array([.string("2"), .string("3")]), "target": .string("6")])
         XCTAssertEqual(try rule.score(Completion(text: "<answer>2*3</answer>"), for: strings).value, 1)
