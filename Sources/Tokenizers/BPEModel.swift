@@ -41,10 +41,15 @@ final class BPEModel: @unchecked Sendable {
         var tokens: [Int: String] = [:]
         tokens.reserveCapacity(vocabObject.count)
         for (token, idValue) in vocabObject {
-            let idNode = JSONNode(value: idValue, path: "\(vocabNode.path)[\(token.debugDescription)]")
-            let id = try idNode.int()
-            guard id >= 0, id <= Int(UInt32.max) else { throw idNode.malformed("a non-negative id") }
-            vocabulary.set(UInt64(id), for: Array(token.utf8))
+            var id = -1
+            if !JSONNode.isBoolean(idValue), let value = idValue as? Int { id = value }
+            guard id >= 0, id <= Int(UInt32.max) else {
+                throw JSONNode(value: idValue, path: "\(vocabNode.path)[\(token.debugDescription)]")
+                    .malformed("a non-negative integer id")
+            }
+            if token.utf8.withContiguousStorageIfAvailable({ vocabulary.set(UInt64(id), for: UnsafeRawBufferPointer($0)) }) == nil {
+                vocabulary.set(UInt64(id), for: Array(token.utf8))
+            }
             tokens[id] = token
         }
         self.vocabulary = vocabulary
@@ -69,33 +74,48 @@ final class BPEModel: @unchecked Sendable {
 
         // Merges: "a b" strings (older files) or ["a", "b"] pairs (tokenizers >= 0.20).
         let mergesNode = model["merges"]
-        let mergeList = try mergesNode.optionalArray() ?? []
+        let mergeList: [Any]
+        if mergesNode.isNull {
+            mergeList = []
+        } else if let list = mergesNode.value as? [Any] {
+            mergeList = list
+        } else {
+            throw mergesNode.malformed("an array of merges")
+        }
         var merges = PairMap(capacity: mergeList.count)
         let prefixLength = continuingSubwordPrefix?.utf8.count ?? 0
+        var left: [UInt8] = [], right: [UInt8] = []
         for (rank, entry) in mergeList.enumerated() {
-            let left: String, right: String
-            if let line = entry.value as? String {
-                let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else {
-                    throw entry.malformed("a merge \"left right\" with exactly one space, found \(line.debugDescription)")
+            func entryError(_ expected: String) -> TokenizerError {
+                .malformed(path: "\(mergesNode.displayPath)[\(rank)]", expected: expected)
+            }
+            left.removeAll(keepingCapacity: true)
+            right.removeAll(keepingCapacity: true)
+            if let line = entry as? String {
+                var spaces = 0
+                for byte in line.utf8 {
+                    if byte == 0x20 { spaces += 1; continue }
+                    if spaces == 0 { left.append(byte) } else { right.append(byte) }
                 }
-                left = String(parts[0]); right = String(parts[1])
-            } else if let pair = entry.value as? [Any], pair.count == 2,
+                guard spaces == 1 else {
+                    throw entryError("a merge \"left right\" with exactly one space, found \(line.debugDescription)")
+                }
+            } else if let pair = entry as? [Any], pair.count == 2,
                       let first = pair[0] as? String, let second = pair[1] as? String {
-                left = first; right = second
+                left.append(contentsOf: first.utf8)
+                right.append(contentsOf: second.utf8)
             } else {
-                throw entry.malformed("a merge as \"left right\" or [\"left\", \"right\"]")
+                throw entryError("a merge as \"left right\" or [\"left\", \"right\"]")
             }
-            guard let leftID = vocabulary.value(for: Array(left.utf8)) else {
-                throw entry.malformed("merge tokens in the vocabulary (\(left.debugDescription) is not)")
+            guard let leftID = vocabulary.value(for: left) else {
+                throw entryError("merge tokens in the vocabulary (\(String(decoding: left, as: UTF8.self).debugDescription) is not)")
             }
-            guard let rightID = vocabulary.value(for: Array(right.utf8)) else {
-                throw entry.malformed("merge tokens in the vocabulary (\(right.debugDescription) is not)")
+            guard let rightID = vocabulary.value(for: right) else {
+                throw entryError("merge tokens in the vocabulary (\(String(decoding: right, as: UTF8.self).debugDescription) is not)")
             }
-            let rightBytes = Array(right.utf8)
-            let merged = Array(left.utf8) + rightBytes[min(prefixLength, rightBytes.count)...]
+            let merged = left + right[min(prefixLength, right.count)...]
             guard let newID = vocabulary.value(for: merged) else {
-                throw entry.malformed("merge results in the vocabulary (\(String(decoding: merged, as: UTF8.self).debugDescription) is not)")
+                throw entryError("merge results in the vocabulary (\(String(decoding: merged, as: UTF8.self).debugDescription) is not)")
             }
             merges.set(UInt64(rank) << 32 | newID, for: leftID << 32 | rightID)
         }

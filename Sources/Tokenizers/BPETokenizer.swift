@@ -205,6 +205,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     private struct Scratch {
         var arena: [UInt32] = []
         var piece: [UInt8] = []
+        var preTokenizer = PreTokenizer.Scratch()
     }
 
     /// A stretch of raw text with no raw-matched added token: normalize, then cut out normalized
@@ -245,8 +246,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         }
         scratch.arena.removeAll(keepingCapacity: true)
         decodeScalars(text, range: range, into: &scratch.arena)
-        let pieces = preTokenizer.apply(arena: &scratch.arena, piece: 0..<scratch.arena.count)
-        for piece in pieces {
+        preTokenizer.apply(arena: &scratch.arena, piece: 0..<scratch.arena.count, scratch: &scratch.preTokenizer)
+        for piece in scratch.preTokenizer.current {
             scratch.piece.removeAll(keepingCapacity: true)
             for index in piece { appendUTF8(scratch.arena[index], to: &scratch.piece) }
             scratch.piece.withUnsafeBytes { bytes in

@@ -80,34 +80,55 @@ struct PreTokenizer {
         }
     }
 
-    /// Splits `arena[piece]` through every step; returns the final pieces (never empty ranges).
-    func apply(arena: inout [UInt32], piece: Range<Int>) -> [Range<Int>] {
-        var pieces = piece.isEmpty ? [] : [piece]
-        for (index, step) in steps.enumerated() {
-            var next: [Range<Int>] = []
-            next.reserveCapacity(pieces.count * 2)
-            let isLast = index == steps.count - 1
-            for current in pieces {
-                PreTokenizer.apply(step, arena: &arena, piece: current, mapBytes: !isLast, into: &next)
-            }
-            pieces = next
-        }
-        return pieces
+    /// Reusable buffers for `apply`.
+    struct Scratch {
+        var current: [Range<Int>] = []
+        var next: [Range<Int>] = []
+        var matches: [Range<Int>] = []
+        var stack: [Int] = []
+        var utf8: [UInt8] = []
     }
 
+    /// Splits `arena[piece]` through every step; the final pieces (never empty) are left in
+    /// `scratch.current`.
+    func apply(arena: inout [UInt32], piece: Range<Int>, scratch: inout Scratch) {
+        scratch.current.removeAll(keepingCapacity: true)
+        if !piece.isEmpty { scratch.current.append(piece) }
+        for (index, step) in steps.enumerated() {
+            scratch.next.removeAll(keepingCapacity: true)
+            let isLast = index == steps.count - 1
+            for current in scratch.current {
+                PreTokenizer.apply(step, arena: &arena, piece: current, mapBytes: !isLast, scratch: &scratch)
+            }
+            swap(&scratch.current, &scratch.next)
+        }
+    }
+
+    /// Convenience: the final pieces as an array.
+    func apply(arena: inout [UInt32], piece: Range<Int>) -> [Range<Int>] {
+        var scratch = Scratch()
+        apply(arena: &arena, piece: piece, scratch: &scratch)
+        return scratch.current
+    }
+
+    /// One step on one piece; appends to `scratch.next`.
     private static func apply(_ step: PreTokenizerStep, arena: inout [UInt32], piece: Range<Int>,
-                              mapBytes: Bool, into output: inout [Range<Int>]) {
+                              mapBytes: Bool, scratch: inout Scratch) {
         switch step {
         case let .split(regex, behavior, invert):
-            let found = arena.withUnsafeBufferPointer { regex.matches(in: $0, lower: piece.lowerBound, upper: piece.upperBound) }
-            split(piece: piece, matches: found, behavior: behavior, invert: invert, into: &output)
-        case let .digits(individual):
-            var found: [Range<Int>] = []
-            for index in piece where UnicodeTables.isNumeric(arena[index]) {
-                found.append(index..<index + 1)
+            scratch.matches.removeAll(keepingCapacity: true)
+            arena.withUnsafeBufferPointer {
+                regex.matches(in: $0, lower: piece.lowerBound, upper: piece.upperBound, into: &scratch.matches,
+                              stack: &scratch.stack)
             }
-            split(piece: piece, matches: found, behavior: individual ? .isolated : .contiguous, invert: false,
-                  into: &output)
+            split(piece: piece, matches: scratch.matches, behavior: behavior, invert: invert, into: &scratch.next)
+        case let .digits(individual):
+            scratch.matches.removeAll(keepingCapacity: true)
+            for index in piece where UnicodeTables.isNumeric(arena[index]) {
+                scratch.matches.append(index..<index + 1)
+            }
+            split(piece: piece, matches: scratch.matches, behavior: individual ? .isolated : .contiguous,
+                  invert: false, into: &scratch.next)
         case let .byteLevel(addPrefixSpace, regex):
             var current = piece
             if addPrefixSpace && arena[piece.lowerBound] != 0x20 {
@@ -116,24 +137,26 @@ struct PreTokenizer {
                 arena.append(contentsOf: arena[piece])
                 current = start..<arena.count
             }
-            var pieces: [Range<Int>] = []
+            let firstNew = scratch.next.count
             if let regex {
-                let found = arena.withUnsafeBufferPointer {
-                    regex.matches(in: $0, lower: current.lowerBound, upper: current.upperBound)
+                scratch.matches.removeAll(keepingCapacity: true)
+                arena.withUnsafeBufferPointer {
+                    regex.matches(in: $0, lower: current.lowerBound, upper: current.upperBound,
+                                  into: &scratch.matches, stack: &scratch.stack)
                 }
-                split(piece: current, matches: found, behavior: .isolated, invert: false, into: &pieces)
+                split(piece: current, matches: scratch.matches, behavior: .isolated, invert: false, into: &scratch.next)
             } else {
-                pieces = [current]
+                scratch.next.append(current)
             }
-            guard mapBytes else { output.append(contentsOf: pieces); return }
+            guard mapBytes else { return }
             // A later step follows: materialize the byte-level characters.
-            var utf8: [UInt8] = []
-            for part in pieces {
-                utf8.removeAll(keepingCapacity: true)
-                for index in part { appendUTF8(arena[index], to: &utf8) }
+            for index in firstNew..<scratch.next.count {
+                let part = scratch.next[index]
+                scratch.utf8.removeAll(keepingCapacity: true)
+                for position in part { appendUTF8(arena[position], to: &scratch.utf8) }
                 let start = arena.count
-                for byte in utf8 { arena.append(ByteLevel.byteToScalar[Int(byte)]) }
-                output.append(start..<arena.count)
+                for byte in scratch.utf8 { arena.append(ByteLevel.byteToScalar[Int(byte)]) }
+                scratch.next[index] = start..<arena.count
             }
         }
     }
@@ -141,6 +164,17 @@ struct PreTokenizer {
     /// `NormalizedString::split`: turn matches into pieces by `behavior`, dropping empty pieces.
     static func split(piece: Range<Int>, matches: [Range<Int>], behavior: SplitBehavior, invert: Bool,
                       into output: inout [Range<Int>]) {
+        if behavior == .isolated {
+            // Matches and the gaps between them, in order: no intermediate arrays.
+            var previous = piece.lowerBound
+            for found in matches {
+                if previous < found.lowerBound { output.append(previous..<found.lowerBound) }
+                if !found.isEmpty { output.append(found) }
+                previous = found.upperBound
+            }
+            if previous < piece.upperBound { output.append(previous..<piece.upperBound) }
+            return
+        }
         // Pattern::find_matches: the whole piece as alternating (range, isMatch).
         var events: [(range: Range<Int>, isMatch: Bool)] = []
         var previous = piece.lowerBound

@@ -330,19 +330,27 @@ public final class Regex: @unchecked Sendable {
     /// All non-overlapping matches in `text[lower..<upper]`, as Oniguruma's `find_iter` gives them
     /// (an empty match right after the previous match is skipped).
     func matches(in text: UnsafeBufferPointer<UInt32>, lower: Int, upper: Int) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var stack: [Int] = []
+        matches(in: text, lower: lower, upper: upper, into: &result, stack: &stack)
+        return result
+    }
+
+    /// Appends the matches to `result`; `stack` is scratch space that callers may reuse.
+    func matches(in text: UnsafeBufferPointer<UInt32>, lower: Int, upper: Int, into result: inout [Range<Int>],
+                 stack: inout [Int]) {
         program.withUnsafeBufferPointer { program in
             asciiBits.withUnsafeBufferPointer { asciiBits in
-                matches(in: text, lower: lower, upper: upper, program: program, asciiBits: asciiBits)
+                matches(in: text, lower: lower, upper: upper, program: program, asciiBits: asciiBits,
+                        into: &result, stack: &stack)
             }
         }
     }
 
     private func matches(in text: UnsafeBufferPointer<UInt32>, lower: Int, upper: Int,
-                         program: UnsafeBufferPointer<Instruction>, asciiBits: UnsafeBufferPointer<UInt64>)
-        -> [Range<Int>] {
-        var result: [Range<Int>] = []
-        var stack: [Int] = []
-        stack.reserveCapacity(64)
+                         program: UnsafeBufferPointer<Instruction>, asciiBits: UnsafeBufferPointer<UInt64>,
+                         into result: inout [Range<Int>], stack: inout [Int]) {
+        stack.removeAll(keepingCapacity: true)
         var searchFrom = lower
         var lastMatchEnd: Int? = nil
         let first = firstScalars
@@ -372,7 +380,6 @@ public final class Regex: @unchecked Sendable {
             lastMatchEnd = range.upperBound
             if range.isEmpty && searchFrom == upper { break }
         }
-        return result
     }
 
     /// Convenience for tests: the matched substrings of `string`.

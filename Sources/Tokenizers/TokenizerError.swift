@@ -51,7 +51,12 @@ struct JSONNode {
 
     subscript(key: String) -> JSONNode { child(key) }
 
-    var isNull: Bool { value == nil || value is NSNull }
+    var isNull: Bool {
+        guard let value else { return true }
+        // Checked first: `is NSNull` on a large Swift array or dictionary would bridge it.
+        if value is String || value is [Any] || value is [String: Any] { return false }
+        return value is NSNull
+    }
     var displayPath: String { path.isEmpty ? "(root)" : path }
 
     func malformed(_ expected: String) -> TokenizerError {
