@@ -83,9 +83,10 @@ public struct RepetitionRule: ConfigurableRule {
             default: return false
             }
         }
+        // Split first, then lowercase each word (the same words as lowercasing the whole text first).
         var table: [String: Int] = [:]
-        for word in text.lowercased().unicodeScalars.split(whereSeparator: isSpace) {
-            let key = String(String.UnicodeScalarView(word))
+        for word in text.unicodeScalars.split(whereSeparator: isSpace) {
+            let key = String(String.UnicodeScalarView(word)).lowercased()
             if let id = table[key] { ids.append(id) } else {
                 ids.append(table.count)
                 table[key] = table.count

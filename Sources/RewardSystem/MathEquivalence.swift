@@ -98,7 +98,7 @@ public struct MathEquivalence: Sendable {
     }
 
     func unorderedEqual(_ xs: [MathValue], _ ys: [MathValue]) -> Bool {
-        guard xs.count == ys.count, xs.count <= 64 else { return false }
+        guard xs.count == ys.count, xs.count <= MathValue.maxElements else { return false }
         var used = [Bool](repeating: false, count: ys.count)
         for x in xs {
             guard let j = ys.indices.first(where: { !used[$0] && equal(x, ys[$0]) }) else { return false }
@@ -169,15 +169,23 @@ indirect enum MathValue {
     /// Anything else: compared as lowercased text.
     case text(String)
 
+    /// Tuples, sets and lists with more elements than this are compared as text (written identically).
+    static let maxElements = 64
+
     static func parse(_ text: String, depth: Int = 0) -> MathValue {
         let s = text.trimmingCharacters(in: .whitespaces)
         guard depth < 16, !s.isEmpty else { return .text(s.lowercased()) }
+        // Parse elements only for collections of reasonable size.
+        func elements(_ items: [String]) -> [MathValue]? {
+            items.count > maxElements ? nil : items.map { parse($0, depth: depth + 1) }
+        }
         let chars = Array(s)
         if let letter = choiceLetter(chars) { return .choice(letter) }
         if s == "\\emptyset" || s == "\\varnothing" || s == "\\{\\}" || s == "\\O" { return .set([]) }
         let unionParts = splitTopLevel(chars, separator: "\\cup")
         if unionParts.count > 1 {
-            return .union(unionParts.map { parse($0, depth: depth + 1) })
+            guard let parts = elements(unionParts) else { return .text(s.lowercased()) }
+            return .union(parts)
         }
         if let interval = parseInequality(chars, depth: depth) { return interval }
         if let matrix = parseMatrix(s, depth: depth) { return matrix }
@@ -185,12 +193,16 @@ indirect enum MathValue {
         if s.hasPrefix("\\{"), s.hasSuffix("\\}"), matchingClose(chars, 0) == chars.count - 2 {
             let inner = Array(chars[2..<(chars.count - 2)])
             if inner.isEmpty { return .set([]) }
-            return .set(splitTopLevel(inner, separator: ",").map { parse($0, depth: depth + 1) })
+            guard let items = elements(splitTopLevel(inner, separator: ",")) else { return .text(s.lowercased()) }
+            return .set(items)
         }
         // `{1, 2}` with plain braces and at least one comma: a set, as models often write it.
         if chars.first == "{", chars.last == "}", matchingClose(chars, 0) == chars.count - 1 {
             let items = splitTopLevel(Array(chars[1..<(chars.count - 1)]), separator: ",")
-            if items.count > 1 { return .set(items.map { parse($0, depth: depth + 1) }) }
+            if items.count > 1 {
+                guard let values = elements(items) else { return .text(s.lowercased()) }
+                return .set(values)
+            }
         }
         // `\pm 3` → {3, −3}; `1 \pm \sqrt{2}` → {1 + √2, 1 − √2} (one top-level ± only).
         let plusMinus = splitTopLevel(chars, separator: "\\pm")
@@ -206,12 +218,14 @@ indirect enum MathValue {
             let inner = Array(chars[1..<(chars.count - 1)])
             let items = splitTopLevel(inner, separator: ",")
             if items.count > 1 {
-                return .bracketed(open, close, items.map { parse($0, depth: depth + 1) })
+                guard let values = elements(items) else { return .text(s.lowercased()) }
+                return .bracketed(open, close, values)
             }
         }
         let items = splitTopLevel(chars, separator: ",")
         if items.count > 1 {
-            return .list(items.map { parse($0, depth: depth + 1) })
+            guard let values = elements(items) else { return .text(s.lowercased()) }
+            return .list(values)
         }
         if let node = MathExpressionParser.parse(s), !looksLikeWord(chars) {
             return .expression(node)
