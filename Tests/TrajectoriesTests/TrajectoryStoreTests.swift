@@ -39,6 +39,24 @@ final class TrajectoryStoreTests: XCTestCase {
         }
     }
 
+    /// In one process HDF5 shares the writer's file with the reader; across processes the h5py tests check SWMR.
+    func testReaderRefreshSeesStepsWrittenSinceOpening() throws {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        try writer.append(makeStep(0))
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(reader.steps, [0])
+        try writer.append(makeStep(1))
+        XCTAssertEqual(reader.steps, [0])
+        try reader.refresh()
+        XCTAssertEqual(reader.steps, [0, 1])
+        XCTAssertEqual(try reader.record(ofStep: 1), makeStep(1))
+        reader.close()
+        try writer.append(makeStep(2))  // closing the reader leaves the writer's file open
+        try writer.close()
+        XCTAssertEqual(try TrajectoryReader(path: path).steps, [0, 1, 2])
+    }
+
     func testRewardStatisticsArePopulationMeanAndDeviation() {
         let completions = [1, 3].map {
             CompletionRecord(group: 0, text: "", tokenIDs: [], finishReason: .eos, rewards: [Float($0), 0],
