@@ -41,6 +41,9 @@ public enum MathNormalizer {
         }
         s = s.replacingOccurrences(of: "\u{1}", with: "\\\\")
         s = removeDegrees(s)
+        for reals in ["\\mathbb{R}", "\\mathbb R", "\u{211D}", "\\text{all real numbers}", "\\text{All real numbers}", "all real numbers"] {
+            s = s.replacingOccurrences(of: reals, with: "(-\\infty,\\infty)")
+        }
         s = s.replacingOccurrences(of: "\\%", with: "").replacingOccurrences(of: "%", with: "")
         s = s.replacingOccurrences(of: "\\$", with: " ").replacingOccurrences(of: "$", with: " ")
         s = stripTextGroups(s)
@@ -140,10 +143,43 @@ public enum MathNormalizer {
 
     static func removeDegrees(_ s: String) -> String {
         guard s.contains("circ") || s.contains("degree") || s.contains("text{o}") else { return s }
-        var s = s
-        for pattern in ["^{\\circ}", "^{ \\circ }", "^{ \\circ}", "^{\\circ }", "^\\circ", "^{\\degree}", "\\degree", "\\circ",
-                        "^\\text{o}"] {
-            s = s.replacingOccurrences(of: pattern, with: "")
+        var s = s.replacingOccurrences(of: "\\degree", with: "\\circ").replacingOccurrences(of: "^\\text{o}", with: "^\\circ")
+        // `^\circ`, `^{\circ}`, `^ { \circ }`, `\circ`: the whole span goes.
+        if s.contains("\\circ") {
+            let chars = Array(s)
+            let circ = Array("\\circ")
+            var out: [Character] = []
+            var i = 0
+            while i < chars.count {
+                if i + circ.count <= chars.count, Array(chars[i..<i + circ.count]) == circ,
+                   !(i + circ.count < chars.count && chars[i + circ.count].isLetter) {
+                    // Back over `{` and `^` (with spaces) already written.
+                    var k = out.count
+                    while k > 0, out[k - 1] == " " { k -= 1 }
+                    var braced = false
+                    if k > 0, out[k - 1] == "{" {
+                        braced = true
+                        k -= 1
+                        while k > 0, out[k - 1] == " " { k -= 1 }
+                    }
+                    if k > 0, out[k - 1] == "^" {
+                        out.removeSubrange((k - 1)...)
+                    } else if braced {
+                        braced = false  // a `{` that is not an exponent's: keep it
+                    }
+                    var j = i + circ.count
+                    if braced {
+                        var m = j
+                        while m < chars.count, chars[m] == " " { m += 1 }
+                        if m < chars.count, chars[m] == "}" { j = m + 1 }
+                    }
+                    i = j
+                    continue
+                }
+                out.append(chars[i])
+                i += 1
+            }
+            s = String(out)
         }
         for word in ["degrees", "degree"] {
             s = s.replacingOccurrences(of: "\\text{ \(word)}", with: "").replacingOccurrences(of: "\\text{\(word)}", with: "")

@@ -94,7 +94,8 @@ final class MathEquivalenceTests: XCTestCase {
     func testDegrees() {
         assertTable([
             ("90^\\circ", "90", true), ("90^{\\circ}", "90", true), ("90\\degree", "90", true), ("90°", "90", true),
-            ("45^\\circ", "90^\\circ", false), ("30", "30^\\circ", true),
+            ("45^\\circ", "90^\\circ", false), ("30", "30^\\circ", true), ("90", "90^ \\circ", true), ("90", "90^{ \\circ }", true),
+            ("90", "90 ^\\circ", true), ("90", "90\\circ", true), ("(90, 45)", "(90^\\circ, 45^\\circ)", true),
         ])
     }
 
@@ -148,7 +149,8 @@ final class MathEquivalenceTests: XCTestCase {
             ("(-\\infty, 3]", "(-\\infty,3]", true), ("(-\\infty, 3]", "(-\\infty, 3)", false),
             ("(-\\infty, -2) \\cup (-1, \\infty)", "(-1, \\infty) \\cup (-\\infty, -2)", true),
             ("(-\\infty, -2) \\cup (-1, \\infty)", "(-\\infty, -2) \\cup [-1, \\infty)", false),
-            ("[-2, 7]", "x \\in [-2,7]", true), ("[-2, 7]", "x \\in [-2,8]", false), ("[2, \\infty)", "[2,∞)", true), ("(1, 2)", "(1, 2)", true),
+            ("[-2, 7]", "x \\in [-2,7]", true), ("[-2, 7]", "x \\in [-2,8]", false), ("(-\\infty, \\infty)", "\\mathbb{R}", true),
+            ("(-\\infty,\\infty)", "\\text{all real numbers}", true), ("(0, \\infty)", "\\mathbb{R}", false), ("[2, \\infty)", "[2,∞)", true), ("(1, 2)", "(1, 2)", true),
         ])
     }
 
