@@ -32,6 +32,8 @@ enum HDF5 {
         }, context.toOpaque())
         context.release()
         _ = H5Eclear2(chdf5_error_stack())
+        // HDF5's descriptions can span lines ("time = …\n, filename = …"): one line reads better in an error.
+        box.lines = box.lines.map { $0.split(whereSeparator: \.isNewline).joined(separator: " ") }
         guard let first = box.lines.first else { return "no detail from HDF5" }
         guard let last = box.lines.last, last != first else { return first }
         return "\(first) (\(last))"
@@ -179,6 +181,16 @@ enum HDF5 {
         var value: UInt64 = 0
         try check(H5Aread(attribute, chdf5_native_uint64(), &value), "read attribute \(name)")
         return value
+    }
+
+    /// HDF5's description with the operating system's words first when it reports an errno:
+    /// "No space left on device: unable to flush … (… errno = 28, error message = 'No space left on device' …)".
+    static func leadingSystemReason(_ description: String) -> String {
+        if let range = description.range(of: "error message = '") {
+            let rest = description[range.upperBound...]
+            if let end = rest.firstIndex(of: "'") { return "\(rest[..<end]): \(description)" }
+        }
+        return description
     }
 
     /// HDF5 strings end at the first NUL; a NUL inside text is stored as U+FFFD so nothing after it is lost.

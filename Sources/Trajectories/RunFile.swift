@@ -72,7 +72,7 @@ final class RunFile {
         let id = H5Fcreate(path, chdf5_acc_trunc(), chdf5_default(), access)
         guard id >= 0 else {
             if lock >= 0 { closeDescriptor(lock) }
-            throw TrajectoryError.cannotCreate(path: path, reason: HDF5.takeErrorDescription())
+            throw TrajectoryError.cannotCreate(path: path, reason: HDF5.leadingSystemReason(HDF5.takeErrorDescription()))
         }
         do {
             if lock < 0 { lock = try lockForWriting(path) }
@@ -160,7 +160,7 @@ final class RunFile {
         }
         guard id >= 0 else {
             if lock >= 0 { closeDescriptor(lock) }
-            throw TrajectoryError.cannotOpen(path: path, reason: HDF5.takeErrorDescription())
+            throw TrajectoryError.cannotOpen(path: path, reason: HDF5.leadingSystemReason(HDF5.takeErrorDescription()))
         }
         do {
             let metadata = try readRootAttributes(id, path: path)

@@ -229,19 +229,10 @@ public final class TrajectoryWriter {
         } catch {
             failed = true
             throw TrajectoryError.writeFailed(path: path, step: step, lastCompleteStep: lastStep,
-                                              reason: Self.reason(error))
+                                              reason: HDF5.leadingSystemReason("\(error)"))
         }
     }
 
-    /// The operating system's words when HDF5 reports an errno ("No space left on device"), else HDF5's.
-    private static func reason(_ error: Error) -> String {
-        let text = "\(error)"
-        if let range = text.range(of: "error message = '") {
-            let rest = text[range.upperBound...]
-            if let end = rest.firstIndex(of: "'") { return "\(rest[..<end]): \(text)" }
-        }
-        return text
-    }
 
     private func validate(_ record: StepRecord) throws {
         let step = record.metrics.step
