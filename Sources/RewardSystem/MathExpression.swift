@@ -12,11 +12,10 @@ struct MathNumber {
 
     static func exact(_ n: Int, _ d: Int) -> MathNumber {
         guard d != 0 else { return .inexact(n == 0 ? .nan : (n > 0 ? .infinity : -.infinity)) }
+        // Int.min has no negation: such values leave the exact domain.
+        guard n != Int.min, d != Int.min else { return .inexact(Double(n) / Double(d)) }
         var n = n, d = d
-        if d < 0 {
-            guard n != Int.min, d != Int.min else { return .inexact(Double(n) / Double(d)) }
-            n = -n; d = -d
-        }
+        if d < 0 { n = -n; d = -d }
         let g = gcd(abs(n), d)
         if g > 1 { n /= g; d /= g }
         return MathNumber(numerator: n, denominator: d, value: Double(n) / Double(d))
@@ -136,7 +135,8 @@ indirect enum MathNode {
             if x.isExact, n.isExact, n.denominator == 1, n.numerator == 2, x.numerator >= 0 {
                 // Exact square roots of perfect squares stay exact: √(9/4) = 3/2.
                 let rn = Int(Double(x.numerator).squareRoot().rounded()), rd = Int(Double(x.denominator).squareRoot().rounded())
-                if rn * rn == x.numerator && rd * rd == x.denominator { return .exact(rn, rd) }
+                let (nn, o1) = rn.multipliedReportingOverflow(by: rn), (dd, o2) = rd.multipliedReportingOverflow(by: rd)
+                if !o1, !o2, nn == x.numerator, dd == x.denominator { return .exact(rn, rd) }
             }
             return x.power(MathNumber.exact(1, 1) / n)
         case .function(let name, let a):
@@ -550,7 +550,11 @@ struct MathExpressionParser {
         var exponent = 0
         if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
             mantissa = String(text[..<e])
-            exponent = Int(text[text.index(after: e)...]) ?? 0
+            // Exponents beyond ±999 are not exact material (and must not overflow the arithmetic below).
+            guard let parsed = Int(text[text.index(after: e)...]), parsed > -1_000, parsed < 1_000 else {
+                return .inexact(Double(text) ?? .nan)
+            }
+            exponent = parsed
         }
         if mantissa.hasSuffix(".") { mantissa.removeLast() }
         let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)

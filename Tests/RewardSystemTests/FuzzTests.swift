@@ -158,6 +158,23 @@ final class FuzzTests: XCTestCase {
         print(String(format: "all %d rules on one %d-byte completion: %.3f ms", rules.rules.count, text.utf8.count, perCompletion))
     }
 
+    /// Arithmetic at the edges of Int: exact values overflow into floating point, never trap.
+    func testIntegerEdgeCasesNeverTrap() {
+        let checker = MathEquivalence()
+        let edgeCases = ["(-2)^{63}", "2^{63}", "(-2)^{64}", "-9223372036854775808", "9223372036854775807", "\\sqrt{9223372036854775807}",
+                         "\\frac{1}{-9223372036854775808}", "1e9223372036854775807", "0.1e-9223372036854775808", "1e-999",
+                         "170!", "171!", "(-1)!", "2^{2^{2^{2^{2}}}}", "\\sqrt{-4}", "0^{-1}", "\\frac{0}{0}", "(-8)^{1/3}",
+                         "99999999999999999999/3", "3/99999999999999999999", "-(-(-(-9223372036854775807)))"]
+        for a in edgeCases {
+            for b in edgeCases + ["0", "1", "-2", "\\infty"] {
+                _ = checker.areEquivalent(a, b)
+            }
+        }
+        XCTAssertTrue(checker.areEquivalent("(-2)^{63}", "-9223372036854775808"))
+        XCTAssertTrue(checker.areEquivalent("(-8)^{1/3}", "-2"))
+        XCTAssertFalse(checker.areEquivalent("\\frac{0}{0}", "\\frac{0}{0} + 1"))
+    }
+
     func testDeeplyNestedAnswersAgainstTheEquivalenceChecker() {
         let checker = MathEquivalence()
         for depth in [10, 63, 64, 65, 500, 999] {
