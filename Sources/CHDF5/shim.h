@@ -41,9 +41,9 @@ static inline hid_t chdf5_std_u8le(void) { return H5T_STD_U8LE; }
 static inline hid_t chdf5_std_u64le(void) { return H5T_STD_U64LE; }
 static inline hid_t chdf5_c_s1(void) { return H5T_C_S1; }
 
-static inline H5F_libver_t chdf5_libver_latest(void) { return H5F_LIBVER_LATEST; }
-// SWMR needs the 1.10 file format; 1.10 calls that bound H5F_LIBVER_V110 or H5F_LIBVER_LATEST.
-static inline H5F_libver_t chdf5_libver_swmr_low(void) {
+// SWMR needs the 1.10 file format, and no newer one is used, so any HDF5 from 1.10 on (h5py's included) reads
+// the file; 1.10 calls that format H5F_LIBVER_V110 or H5F_LIBVER_LATEST.
+static inline H5F_libver_t chdf5_libver_v110(void) {
 #if H5_VERSION_GE(1, 10, 2)
     return H5F_LIBVER_V110;
 #else

@@ -227,8 +227,8 @@ final class RunFile {
 
     private static func fileAccessProperties(clearStatusFlags: Bool) throws -> hid_t {
         let access = try HDF5.check(id: H5Pcreate(chdf5_p_file_access()), "file access properties")
-        // SWMR needs the 1.10 file format (superblock version 3).
-        try HDF5.check(H5Pset_libver_bounds(access, chdf5_libver_swmr_low(), chdf5_libver_latest()), "set file format bounds")
+        // SWMR needs the 1.10 file format (superblock version 3); nothing newer, so HDF5 1.10 readers read it too.
+        try HDF5.check(H5Pset_libver_bounds(access, chdf5_libver_v110(), chdf5_libver_v110()), "set file format bounds")
         if clearStatusFlags {
             try HDF5.check(chdf5_set_clear_status_flags(access), "clear the file's open-for-writing flags")
         }
