@@ -15,8 +15,8 @@ enum SplitBehavior: String {
 }
 
 enum PreTokenizerStep {
-    case split(Regex, SplitBehavior, invert: Bool)
-    case byteLevel(addPrefixSpace: Bool, regex: Regex?)
+    case split(TokenizerRegex, SplitBehavior, invert: Bool)
+    case byteLevel(addPrefixSpace: Bool, regex: TokenizerRegex?)
     case digits(individual: Bool)
 
     static let supported = "Sequence, Split, ByteLevel, Digits"
@@ -48,16 +48,16 @@ struct PreTokenizer {
             for child in try node["pretokenizers"].array() { try parse(child, into: &steps) }
         case "Split":
             let patternNode = node["pattern"]
-            let regex: Regex
+            let regex: TokenizerRegex
             do {
                 if let string = patternNode["String"].value as? String {
-                    regex = try Regex(literal: string)
+                    regex = try TokenizerRegex(literal: string)
                 } else if let string = patternNode["Regex"].value as? String {
-                    regex = try Regex(string)
+                    regex = try TokenizerRegex(string)
                 } else {
                     throw patternNode.malformed("{\"String\": ...} or {\"Regex\": ...}")
                 }
-            } catch let error as RegexError {
+            } catch let error as RegexSyntaxError {
                 throw TokenizerError.unsupported(path: patternNode.path + ".Regex", found: "pattern: \(error)",
                                                  supported: "Oniguruma syntax without lookbehind, atomic groups, backreferences")
             }
@@ -175,7 +175,7 @@ struct PreTokenizer {
             if previous < piece.upperBound { output.append(previous..<piece.upperBound) }
             return
         }
-        // Pattern::find_matches: the whole piece as alternating (range, isMatch).
+        // TokenizerRegex::find_matches: the whole piece as alternating (range, isMatch).
         var events: [(range: Range<Int>, isMatch: Bool)] = []
         var previous = piece.lowerBound
         for found in matches {
@@ -230,5 +230,5 @@ struct PreTokenizer {
 
 extension ByteLevel {
     // swiftlint:disable:next force_try
-    static let gpt2Regex: Regex = try! Regex(gpt2Pattern)
+    static let gpt2Regex: TokenizerRegex = try! TokenizerRegex(gpt2Pattern)
 }

@@ -5,47 +5,47 @@ import XCTest
 /// against `tokenizers.pre_tokenizers.Split` with the same patterns.
 final class RegexTests: XCTestCase {
     func testGPT2PatternSplitsSpacesBeforeWords() throws {
-        let regex = try Regex(ByteLevel.gpt2Pattern)
+        let regex = try TokenizerRegex(ByteLevel.gpt2Pattern)
         XCTAssertEqual(regex.matches(in: "Hello   world's 42!!"), ["Hello", "  ", " world", "'s", " 42", "!!"])
         XCTAssertEqual(regex.matches(in: "a \n\n b"), ["a", " \n\n", " b"])
     }
 
     func testCaseInsensitiveContractionsFoldLongS() throws {
-        let regex = try Regex("(?i:'s)")
+        let regex = try TokenizerRegex("(?i:'s)")
         XCTAssertEqual(regex.matches(in: "a'S b'ſ c'K 's"), ["'S", "'ſ", "'s"])
     }
 
     func testCountedRepetitionTakesAtMostThreeDigits() throws {
-        XCTAssertEqual(try Regex("\\p{N}{1,3}").matches(in: "12345 6"), ["123", "45", "6"])
-        XCTAssertEqual(try Regex("a{2}").matches(in: "aaaaa"), ["aa", "aa"])
-        XCTAssertEqual(try Regex("x{,2}y").matches(in: "xxxy"), ["xxy"])
+        XCTAssertEqual(try TokenizerRegex("\\p{N}{1,3}").matches(in: "12345 6"), ["123", "45", "6"])
+        XCTAssertEqual(try TokenizerRegex("a{2}").matches(in: "aaaaa"), ["aa", "aa"])
+        XCTAssertEqual(try TokenizerRegex("x{,2}y").matches(in: "xxxy"), ["xxy"])
     }
 
     func testEmptyMatchesFollowOnigurumaFindIter() throws {
-        XCTAssertEqual(try Regex("x*").matches(in: "abxxc"), ["", "", "xx", ""])
+        XCTAssertEqual(try TokenizerRegex("x*").matches(in: "abxxc"), ["", "", "xx", ""])
     }
 
     func testLazyQuantifiersAndLookahead() throws {
-        XCTAssertEqual(try Regex("a+?").matches(in: "aaa"), ["a", "a", "a"])
-        XCTAssertEqual(try Regex("\\s+(?!\\S)").matches(in: "a   b"), ["  "])
-        XCTAssertEqual(try Regex("\\w+(?=!)").matches(in: "hi! yo"), ["hi"])
+        XCTAssertEqual(try TokenizerRegex("a+?").matches(in: "aaa"), ["a", "a", "a"])
+        XCTAssertEqual(try TokenizerRegex("\\s+(?!\\S)").matches(in: "a   b"), ["  "])
+        XCTAssertEqual(try TokenizerRegex("\\w+(?=!)").matches(in: "hi! yo"), ["hi"])
     }
 
     func testClassesWithRangesEscapesAndNegation() throws {
-        XCTAssertEqual(try Regex("[^\\r\\n\\p{L}\\p{N}]?\\p{L}+").matches(in: "$abc,def\nghi"), ["$abc", ",def", "ghi"])
-        XCTAssertEqual(try Regex("[一-龥]+").matches(in: "ab中文c"), ["中文"])
-        XCTAssertEqual(try Regex("[\\-\\]a]+").matches(in: "x-]ay"), ["-]a"])
-        XCTAssertEqual(try Regex("\\x{1F600}|\\u0041").matches(in: "A😀B"), ["A", "😀"])
+        XCTAssertEqual(try TokenizerRegex("[^\\r\\n\\p{L}\\p{N}]?\\p{L}+").matches(in: "$abc,def\nghi"), ["$abc", ",def", "ghi"])
+        XCTAssertEqual(try TokenizerRegex("[一-龥]+").matches(in: "ab中文c"), ["中文"])
+        XCTAssertEqual(try TokenizerRegex("[\\-\\]a]+").matches(in: "x-]ay"), ["-]a"])
+        XCTAssertEqual(try TokenizerRegex("\\x{1F600}|\\u0041").matches(in: "A😀B"), ["A", "😀"])
     }
 
     func testLiteralPatternEscapesMetacharacters() throws {
-        XCTAssertEqual(try Regex(literal: "a.b*").matches(in: "a.b* axbb"), ["a.b*"])
+        XCTAssertEqual(try TokenizerRegex(literal: "a.b*").matches(in: "a.b* axbb"), ["a.b*"])
     }
 
     func testUnsupportedConstructsAreErrorsWithOffsets() {
         for pattern in ["(?<=a)b", "(?>a)", "a++", "[[a]]", "(a", "a)", "\\p{Greek}", "*a", "[a&&b]", "(?:)*"] {
-            XCTAssertThrowsError(try Regex(pattern), pattern) { error in
-                XCTAssertTrue(error is RegexError, "\(pattern): \(error)")
+            XCTAssertThrowsError(try TokenizerRegex(pattern), pattern) { error in
+                XCTAssertTrue(error is RegexSyntaxError, "\(pattern): \(error)")
             }
         }
     }

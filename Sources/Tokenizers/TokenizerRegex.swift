@@ -8,11 +8,11 @@
 // length of each piece.
 
 /// A regex that cannot be compiled, with the position in the pattern.
-public struct RegexError: Error, CustomStringConvertible, Equatable {
-    public let pattern: String
-    public let offset: Int
-    public let message: String
-    public var description: String { "regex \(pattern.debugDescription) at \(offset): \(message)" }
+struct RegexSyntaxError: Error, CustomStringConvertible, Equatable {
+    let pattern: String
+    let offset: Int
+    let message: String
+    var description: String { "regex \(pattern.debugDescription) at \(offset): \(message)" }
 }
 
 struct CharClass {
@@ -65,8 +65,8 @@ struct CharClass {
     }
 }
 
-public final class Regex: @unchecked Sendable {
-    public let pattern: String
+final class TokenizerRegex: @unchecked Sendable {
+    let pattern: String
 
     enum Op: UInt8 {
         case char, charFold, charClass, any, split, jump, match, lookahead, negativeLookahead
@@ -99,7 +99,7 @@ public final class Regex: @unchecked Sendable {
     private let firstScalars: CharClass?
 
     /// Compiles `pattern` (Oniguruma/Ruby syntax, the subset tokenizer pre-tokenizers use).
-    public init(_ pattern: String) throws {
+    init(_ pattern: String) throws {
         self.pattern = pattern
         var parser = Parser(pattern: pattern)
         let root = try parser.parseAll()
@@ -112,11 +112,11 @@ public final class Regex: @unchecked Sendable {
         program = compiler.program
         self.classes = classes
         asciiBits = classes.flatMap { [$0.asciiBits.0, $0.asciiBits.1] }
-        firstScalars = Regex.firstSet(of: root, classes: classes)
+        firstScalars = TokenizerRegex.firstSet(of: root, classes: classes)
     }
 
     /// A regex that matches `literal` exactly (the `String` form of a `Split` pattern).
-    public convenience init(literal: String) throws {
+    convenience init(literal: String) throws {
         var escaped = ""
         for character in literal.unicodeScalars {
             if "\\^$.|?*+()[]{}-/".unicodeScalars.contains(character) { escaped.append("\\") }
@@ -383,7 +383,7 @@ public final class Regex: @unchecked Sendable {
     }
 
     /// Convenience for tests: the matched substrings of `string`.
-    public func matches(in string: String) -> [String] {
+    func matches(in string: String) -> [String] {
         let scalars = string.unicodeScalars.map(\.value)
         return scalars.withUnsafeBufferPointer { buffer in
             matches(in: buffer, lower: 0, upper: buffer.count).map { range in
@@ -397,7 +397,7 @@ public final class Regex: @unchecked Sendable {
 
 // MARK: - Parser
 
-extension Regex {
+extension TokenizerRegex {
     struct Parser {
         let pattern: String
         let scalars: [UInt32]
@@ -409,8 +409,8 @@ extension Regex {
             self.scalars = pattern.unicodeScalars.map(\.value)
         }
 
-        func error(_ message: String) -> RegexError {
-            RegexError(pattern: pattern, offset: position, message: message)
+        func error(_ message: String) -> RegexSyntaxError {
+            RegexSyntaxError(pattern: pattern, offset: position, message: message)
         }
 
         var atEnd: Bool { position >= scalars.count }
