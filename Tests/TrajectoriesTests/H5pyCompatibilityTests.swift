@@ -14,8 +14,13 @@ final class H5pyCompatibilityTests: XCTestCase {
         guard let python = pythonWithH5py() else {
             throw XCTSkip("h5py check skipped: set GRPO_PYTHON to a Python that has h5py (make test sets it up)")
         }
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw PythonNotFound(description: "GRPO_PYTHON is \(python), which is not an executable file")
+        }
         return python
     }
+
+    private struct PythonNotFound: Error, CustomStringConvertible { let description: String }
 
     func testH5pyReadsTheDocumentedSchemaAndValues() throws {
         let python = try python()
