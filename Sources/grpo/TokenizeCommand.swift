@@ -138,7 +138,8 @@ struct JSONLWriter {
         if path != nil { try handle.close() }
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped, the rest as UTF-8.
+    /// A JSON string literal: quotes, backslashes, control characters and U+0085/U+2028/U+2029
+    /// escaped (so that every reader sees one record per line), the rest as UTF-8.
     static func quoted(_ text: String) -> String {
         var result = "\""
         result.reserveCapacity(text.utf8.count + 2)
@@ -152,7 +153,9 @@ struct JSONLWriter {
             case "\u{08}": result += "\\b"
             case "\u{0C}": result += "\\f"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
+                // Also escaped: characters that some line readers take for line breaks.
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85
+                    || scalar.value == 0x2028 || scalar.value == 0x2029 {
                     result += String(format: "\\u%04x", scalar.value)
                 } else {
                     result.unicodeScalars.append(scalar)
