@@ -272,15 +272,21 @@ final class RunFile {
             let firstToken: [Int64] = try column("steps/first_token").read(rows: 0..<stepRows)
             let tokenCount: [Int64] = try column("steps/token_count").read(rows: 0..<stepRows)
             var previous = Int64.min
+            // A row counts when it follows on from the previous one in every table and fits in it; checked without
+            // arithmetic that could overflow, so a damaged file cannot trap.
+            func follows(_ first: Int64, _ count: Int64, end: Int, rows: Int) -> Bool {
+                first == Int64(end) && count >= 0 && count <= Int64(rows - end)
+            }
             for row in 0..<stepRows {
-                let prompts = Int(firstPrompt[row] + promptCount[row])
-                let completions = Int(firstCompletion[row] + completionCount[row])
-                let tokens = Int(firstToken[row] + tokenCount[row])
-                guard steps[row] >= 0, steps[row] > previous, prompts <= promptRows, completions <= completionRows,
-                      tokens <= tokenRows else { break }
+                guard steps[row] >= 0, steps[row] > previous,
+                      follows(firstPrompt[row], promptCount[row], end: extent.prompts, rows: promptRows),
+                      follows(firstCompletion[row], completionCount[row], end: extent.completions, rows: completionRows),
+                      follows(firstToken[row], tokenCount[row], end: extent.tokens, rows: tokenRows) else { break }
                 if let throughStep, steps[row] > Int64(throughStep) { break }
                 previous = steps[row]
-                extent = Extent(steps: row + 1, prompts: prompts, completions: completions, tokens: tokens)
+                extent = Extent(steps: row + 1, prompts: extent.prompts + Int(promptCount[row]),
+                                completions: extent.completions + Int(completionCount[row]),
+                                tokens: extent.tokens + Int(tokenCount[row]))
             }
         }
         let evalRows = rows("evals"), problemRows = rows("eval_problems")
@@ -289,11 +295,11 @@ final class RunFile {
             let first: [Int64] = try column("evals/first_problem").read(rows: 0..<evalRows)
             let count: [Int64] = try column("evals/problem_count").read(rows: 0..<evalRows)
             for row in 0..<evalRows {
-                let problems = Int(first[row] + count[row])
-                guard steps[row] >= 0, problems <= problemRows else { break }
+                guard steps[row] >= 0, first[row] == Int64(extent.evalProblems), count[row] >= 0,
+                      count[row] <= Int64(problemRows - extent.evalProblems) else { break }
                 if let throughStep, steps[row] > Int64(throughStep) { break }
                 extent.evals = row + 1
-                extent.evalProblems = problems
+                extent.evalProblems += Int(count[row])
             }
         }
         return extent

@@ -147,8 +147,18 @@ public final class TrajectoryReader {
         let advantage: [Float] = try file.column("completions/advantage").read(rows: rows)
         let ruleErrors = try file.column("completions/rule_errors").readStrings(rows: rows)
 
-        let tokens: Range<Int> = rows.isEmpty ? 0..<0
-            : Int(tokenOffset[0])..<(Int(tokenOffset[rows.count - 1]) + Int(length[rows.count - 1]))
+        // The completions' tokens must follow each other from the step's first token on, within its tokens, and
+        // their groups must name the step's prompts: checked, so a damaged file gives an error, not a trap.
+        var end = summary.tokenRows.lowerBound
+        for i in 0..<rows.count {
+            guard tokenOffset[i] == Int64(end), length[i] >= 0, Int(length[i]) <= summary.tokenRows.upperBound - end,
+                  group[i] >= 0, Int(group[i]) < prompts.count else {
+                throw TrajectoryError.schemaMismatch(path: path, detail: "completion row \(rows.lowerBound + i) of step "
+                    + "\(step) does not match its step (token_offset, length or group out of place)")
+            }
+            end += Int(length[i])
+        }
+        let tokens = summary.tokenRows.lowerBound..<end
         let tokenIDs: [Int32] = try file.column("tokens/token_id").read(rows: tokens)
         let old: [Float] = try file.column("tokens/old_logprob").read(rows: tokens)
         let reference: [Float] = try file.column("tokens/ref_logprob").read(rows: tokens)

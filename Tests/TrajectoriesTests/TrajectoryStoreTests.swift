@@ -422,7 +422,40 @@ final class TrajectoryStoreTests: XCTestCase {
                                                                     groupSize: step - 1 >= 2 ? 8 : 3))
     }
 
+    /// Hand-damaged offsets: the damaged step disappears, or reading it throws; nothing traps.
+    func testDamagedOffsetsGiveErrorsInsteadOfCrashes() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...2)
+        try overwrite(path, "completions/token_offset", row: 7, with: Int64.max)
+        let reader = try TrajectoryReader(path: path)
+        XCTAssertEqual(reader.steps, [0, 1, 2])
+        XCTAssertNoThrow(try reader.record(ofStep: 0))
+        XCTAssertThrowsError(try reader.record(ofStep: 1)) { error in
+            guard case TrajectoryError.schemaMismatch? = error as? TrajectoryError else { return XCTFail("\(error)") }
+        }
+        reader.close()
+        try overwrite(path, "steps/first_token", row: 2, with: Int64.max - 1)
+        XCTAssertEqual(try TrajectoryReader(path: path).steps, [0, 1])
+        try overwrite(path, "steps/completion_count", row: 0, with: -5)
+        XCTAssertEqual(try TrajectoryReader(path: path).steps, [])
+    }
+
     // MARK: Helpers
+
+    private func overwrite(_ path: String, _ dataset: String, row: Int, with value: Int64) throws {
+        try editFile(path) { file in
+            let id = try HDF5.check(id: H5Dopen2(file, dataset, chdf5_default()), "open")
+            defer { H5Dclose(id) }
+            let space = H5Dget_space(id)
+            defer { H5Sclose(space) }
+            var start = [hsize_t(row)], count = [hsize_t(1)]
+            H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &count, nil)
+            let memory = H5Screate_simple(1, &count, nil)
+            defer { H5Sclose(memory) }
+            var value = value
+            try HDF5.check(H5Dwrite(id, Int64.memoryType, memory, space, chdf5_default(), &value), "write")
+        }
+    }
 
     private func totalRows(_ path: String, _ dataset: String) throws -> Int {
         let file = try RunFile.open(path: path, writable: false)
