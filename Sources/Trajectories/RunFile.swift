@@ -195,8 +195,11 @@ final class RunFile {
         guard let version = try HDF5.readNumbersAttribute(id, "format_version")?.first else {
             throw TrajectoryError.missingAttribute(path: path, attribute: "format_version")
         }
-        guard Int(version) == TrajectorySchema.version else {
-            throw TrajectoryError.unsupportedFormatVersion(path: path, found: Int(version), supported: TrajectorySchema.version)
+        guard let found = Int(exactly: version) else {
+            throw TrajectoryError.schemaMismatch(path: path, detail: "format_version \(version) is not a whole number")
+        }
+        guard found == TrajectorySchema.version else {
+            throw TrajectoryError.unsupportedFormatVersion(path: path, found: found, supported: TrajectorySchema.version)
         }
         func string(_ name: String) throws -> String {
             guard let value = try HDF5.readStringAttribute(id, name) else {
