@@ -53,45 +53,51 @@ public struct RepetitionRule: ConfigurableRule {
     }
 
     /// The lowercased whitespace-separated words of the text (Python's `text.lower().split()`), as ids.
+    /// One pass over the UTF-8 bytes of the lowercased text; separators are the characters for which
+    /// Python's `str.isspace()` is true.
     static func wordIDs(_ text: String) -> [Int] {
+        let bytes = Array(text.lowercased().utf8)
+        /// The byte length of the whitespace character at `i`, or 0.
+        func spaceWidth(_ i: Int) -> Int {
+            let b = bytes[i]
+            if b < 0x80 { return b == 0x20 || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F) ? 1 : 0 }
+            let n = bytes.count
+            if b == 0xC2, i + 1 < n, bytes[i + 1] == 0x85 || bytes[i + 1] == 0xA0 { return 2 }  // U+0085, U+00A0
+            guard i + 2 < n else { return 0 }
+            let (c, d) = (bytes[i + 1], bytes[i + 2])
+            switch b {
+            case 0xE1: return c == 0x9A && d == 0x80 ? 3 : 0  // U+1680
+            case 0xE2:
+                if c == 0x80, (0x80...0x8A).contains(d) || d == 0xA8 || d == 0xA9 || d == 0xAF { return 3 }  // U+2000–200A, 2028, 2029, 202F
+                return c == 0x81 && d == 0x9F ? 3 : 0  // U+205F
+            case 0xE3: return c == 0x80 && d == 0x80 ? 3 : 0  // U+3000
+            default: return 0
+            }
+        }
+        var table: [ArraySlice<UInt8>: Int] = [:]
         var ids: [Int] = []
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII: bytes, lowercased, split on Python's ASCII whitespace (including \x1c–\x1f).
-            var table: [ArraySlice<UInt8>: Int] = [:]
-            let bytes = Array(text.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
-            func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F) }
-            var i = 0
-            while i < bytes.count {
-                while i < bytes.count, isSpace(bytes[i]) { i += 1 }
-                let start = i
-                while i < bytes.count, !isSpace(bytes[i]) { i += 1 }
-                if i > start {
-                    let word = bytes[start..<i]
-                    if let id = table[word] { ids.append(id) } else {
-                        ids.append(table.count)
-                        table[word] = table.count
-                    }
-                }
-            }
-            return ids
-        }
-        // Unicode: Python's str.isspace() characters, on scalars (no grapheme breaking).
-        func isSpace(_ u: Unicode.Scalar) -> Bool {
-            switch u.value {
-            case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
-                return true
-            default: return false
-            }
-        }
-        // Split first, then lowercase each word (the same words as lowercasing the whole text first).
-        var table: [String: Int] = [:]
-        for word in text.unicodeScalars.split(whereSeparator: isSpace) {
-            let key = String(String.UnicodeScalarView(word)).lowercased()
-            if let id = table[key] { ids.append(id) } else {
+        var i = 0
+        var wordStart = -1
+        func endWord(at end: Int) {
+            guard wordStart >= 0 else { return }
+            let word = bytes[wordStart..<end]
+            if let id = table[word] { ids.append(id) } else {
                 ids.append(table.count)
-                table[key] = table.count
+                table[word] = table.count
+            }
+            wordStart = -1
+        }
+        while i < bytes.count {
+            let width = spaceWidth(i)
+            if width > 0 {
+                endWord(at: i)
+                i += width
+            } else {
+                if wordStart < 0 { wordStart = i }
+                i += 1
             }
         }
+        endWord(at: bytes.count)
         return ids
     }
 }

@@ -68,6 +68,9 @@ final class LengthRuleTests: XCTestCase {
         XCTAssertEqual(try v(String(repeating: "go ", count: 12)), -(1 - 1.0 / 10), accuracy: 1e-12)
         // Unicode words and separators (no-break space, ideographic space) split as in Python.
         XCTAssertEqual(try v("Éa b\u{00A0}c éa\u{3000}B c"), -0.25, accuracy: 1e-12)
+        XCTAssertEqual(RepetitionRule.wordIDs("A\u{2003}b\u{205F}a\u{0085}B\u{1680}é\u{2028}É 数\u{3000}数\u{00A0}"), [0, 1, 0, 1, 2, 2, 3, 3])
+        XCTAssertEqual(RepetitionRule.wordIDs("  \t\n "), [])
+        XCTAssertEqual(RepetitionRule.wordIDs("a\u{00E9}\u{2009}b"), [0, 1])
         let half = RepetitionRule(ngramSize: 1, maxPenalty: -0.5)
         XCTAssertEqual(try half.score(Completion(text: "x x y y"), for: Sample()).value, -0.25, accuracy: 1e-12)
     }
