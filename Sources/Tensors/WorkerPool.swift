@@ -27,7 +27,8 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
         for index in 1..<threadCount {
-            let thread = Thread { [unowned self] in self.work(as: index) }
+            // Workers hold the pool until `shutdown` lets them return, so a replaced pool lives until then.
+            let thread = Thread { self.work(as: index) }
             thread.name = "grpo-worker-\(index)"
             thread.start()
         }

@@ -52,3 +52,21 @@ final class GemmTests: XCTestCase {
         XCTAssertEqual(a.matmul(a, transposeSelf: true).shape, [3, 3])
     }
 }
+
+final class SkinnyGemmTests: XCTestCase {
+    func testSkinnyProductEqualsOpenBLASForEveryRowColumnAndDepthRemainder() {
+        var generator = SeededGenerator(seed: 21)
+        for (m, n, k) in [(1, 64, 64), (2, 67, 72), (3, 128, 65), (16, 130, 256), (15, 99, 70), (16, 64, 512)] {
+            let a = (0..<m * k).map { _ in generator.nextNormal() }
+            let w = (0..<n * k).map { _ in generator.nextNormal() }
+            let start = (0..<m * n).map { _ in generator.nextNormal() }
+            for beta: Float in [0, 1] {
+                var skinny = start, reference = start
+                SkinnyGemm.multiply(m: m, n: n, k: k, a, lda: k, w, ldw: k, beta: beta, &skinny, ldc: n)
+                serialGemm(transposeB: true, m: m, n: n, k: k, a, lda: k, w, ldb: k, beta: beta, &reference, ldc: n)
+                let worst = zip(skinny, reference).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-3, "m \(m) n \(n) k \(k) beta \(beta)")
+            }
+        }
+    }
+}

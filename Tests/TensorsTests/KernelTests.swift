@@ -100,3 +100,16 @@ final class SeededGeneratorTests: XCTestCase {
         XCTAssertEqual(variance, 1, accuracy: 0.04)
     }
 }
+
+final class ThreadConfigurationTests: XCTestCase {
+    func testChangingTheThreadCountReplacesThePoolSafely() {
+        for threads in [1, 2, 3, 1, 2] {
+            Parallel.configure(threads: threads)
+            XCTAssertEqual(Parallel.threadCount, threads)
+            var hits = [Int](repeating: 0, count: 64)
+            hits.withUnsafeMutableBufferPointer { buffer in Parallel.parallelFor(64) { range in for i in range { buffer[i] += 1 } } }
+            XCTAssertEqual(hits, Array(repeating: 1, count: 64))
+        }
+        Parallel.configure(threads: 2)
+    }
+}
