@@ -22,7 +22,7 @@ public struct AnswerChecker: Sendable {
 
     static let optionHelp: [RuleOptionHelp] = [
         RuleOptionHelp("extraction", default: "boxed",
-                       "boxed: the last \\boxed{}/\\fbox{} only; boxed_or_fallback: without a box, \"final answer is …\", then the last $…$, then the last number"),
+                       "boxed: the last \\boxed{}/\\fbox{} only; boxed_or_fallback: without a box, \"final answer is …\", then the last math span ($…$, \\(…\\), \\[…\\]), then the last number"),
         RuleOptionHelp("think", default: "false", "grade only the text after the last </think> (none → no answer, reward 0)"),
         RuleOptionHelp("tolerance", default: "1e-6", "relative tolerance for numbers that are not both exact"),
     ]

@@ -5,7 +5,7 @@ public enum AnswerExtraction {
     public enum Mode: String, Sendable, CaseIterable {
         /// The last `\boxed{…}` / `\fbox{…}` only.
         case boxed
-        /// The last box; when there is none: "final answer is …", then the last `$…$`, then the last number.
+        /// The last box; when there is none: "final answer is …", then the last math span, then the last number.
         case boxedOrFallback = "boxed_or_fallback"
     }
 
@@ -162,31 +162,44 @@ public enum AnswerExtraction {
         return value.isEmpty ? nil : value
     }
 
-    /// The content of the last `$…$` (or `$$…$$`) span; `\$` is not a delimiter.
+    /// The content of the last math span: `$…$`, `$$…$$`, `\(…\)` or `\[…\]` (the one that closes last);
+    /// `\$` is not a delimiter.
     static func lastMathSpan(_ bytes: [UInt8]) -> String? {
-        var spans: (Int, Int)? = nil
+        let dollar = UInt8(ascii: "$"), backslash = UInt8(ascii: "\\")
+        var last: (Int, Int)? = nil
+        var open: (start: Int, closer: UInt8, width: Int)? = nil  // closer: `$`, `)` or `]`
         var i = 0
-        var openAt = -1
-        var openWidth = 0
         while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\\") { i += 2; continue }
-            if bytes[i] == UInt8(ascii: "$") {
-                let width = (i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "$")) ? 2 : 1
-                if openAt < 0 {
-                    openAt = i + width
-                    openWidth = width
+            let b = bytes[i]
+            if b == backslash, i + 1 < bytes.count {
+                let next = bytes[i + 1]
+                if let o = open, o.closer != dollar, next == o.closer {
+                    last = (o.start, i)
+                    open = nil
+                } else if open == nil, next == UInt8(ascii: "(") || next == UInt8(ascii: "[") {
+                    open = (i + 2, next == UInt8(ascii: "(") ? UInt8(ascii: ")") : UInt8(ascii: "]"), 2)
+                }
+                i += 2
+                continue
+            }
+            if b == dollar {
+                let width = (i + 1 < bytes.count && bytes[i + 1] == dollar) ? 2 : 1
+                if let o = open {
+                    if o.closer == dollar {
+                        last = (o.start, i)
+                        open = nil
+                        i += o.width
+                        continue
+                    }
                 } else {
-                    spans = (openAt, i)
-                    openAt = -1
-                    i += openWidth
-                    continue
+                    open = (i + width, dollar, width)
                 }
                 i += width
                 continue
             }
             i += 1
         }
-        guard let (s, e) = spans else { return nil }
+        guard let (s, e) = last, s <= e else { return nil }
         let value = trimmed(bytes, s, e)
         return value.isEmpty ? nil : value
     }

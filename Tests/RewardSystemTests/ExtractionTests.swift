@@ -48,6 +48,10 @@ final class ExtractionTests: XCTestCase {
     func testFallbackLastDollarSpanThenLastNumber() {
         XCTAssertEqual(AnswerExtraction.answer(in: "we get $x=2$ and then $\\frac{1}{2}$ wins", mode: .boxedOrFallback), "\\frac{1}{2}")
         XCTAssertEqual(AnswerExtraction.answer(in: "costs \\$5 and $$9$$", mode: .boxedOrFallback), "9")
+        XCTAssertEqual(AnswerExtraction.answer(in: "Thus \\[ x = \\frac{10}{9} \\] done", mode: .boxedOrFallback), "x = \\frac{10}{9}")
+        XCTAssertEqual(AnswerExtraction.answer(in: "first $1$ then \\( 2 \\) then", mode: .boxedOrFallback), "2")
+        XCTAssertEqual(AnswerExtraction.answer(in: "\\( a \\) then $b$", mode: .boxedOrFallback), "b")
+        XCTAssertEqual(AnswerExtraction.answer(in: "$x \\[ 3 $ 7", mode: .boxedOrFallback), "x \\[ 3")
         XCTAssertEqual(AnswerExtraction.answer(in: "there are 12 apples and 1,250 pears.", mode: .boxedOrFallback), "1,250")
         XCTAssertEqual(AnswerExtraction.answer(in: "it is -3.5.", mode: .boxedOrFallback), "-3.5")
         XCTAssertNil(AnswerExtraction.answer(in: "no numbers", mode: .boxedOrFallback))
