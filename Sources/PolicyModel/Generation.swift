@@ -116,24 +116,16 @@ extension Transformer {
             positions.append(contentsOf: 0..<length)
             slotOfRow.append(contentsOf: repeatElement(slot, count: length))
         }
-        let t = tokens.count
-        let activations = takeActivations(tokens: t)
-        defer { recycle([activations]) }
-        let output = Tensor(zeros: [t, config.hiddenSize])
-        embed(tokens, into: activations.input.pointer)
-        for layer in 0..<config.layerCount {
-            layerForward(layer, activations: activations, rows: t, positions: positions, output: output.pointer) { qkv, attention in
-                for row in 0..<t {
-                    cache.store(layer: layer, slot: slotOfRow[row], position: positions[row],
-                                qkvRow: qkv + row * config.qkvWidth, config: config)
-                }
-                Attention.forward(qkv: qkv, sequences: sequences, config: config, output: attention)
+        let logits = runLayers(tokens, positions: positions, scoreRows: sequences.starts.indices.map {
+            sequences.starts[$0] + sequences.lengths[$0] - 1
+        }) { layer, qkv, attention in
+            for row in 0..<tokens.count {
+                cache.store(layer: layer, slot: slotOfRow[row], position: positions[row], qkvRow: qkv + row * config.qkvWidth, config: config)
             }
-                activations.input.pointer.update(from: output.pointer, count: output.count)
+            Attention.forward(qkv: qkv, sequences: sequences, config: config, output: attention)
         }
         for (slot, length) in sequences.lengths.enumerated() { cache.lengths[slot] = length }
-        let lastRows = sequences.starts.indices.map { sequences.starts[$0] + sequences.lengths[$0] - 1 }
-        return nextTokenLogits(stream: activations.input.pointer, rows: lastRows)
+        return logits
     }
 
     /// Feeds one token per active slot (at the slot's next position) and returns logits [slots, V].
@@ -141,23 +133,34 @@ extension Transformer {
         let m = tokens.count
         let positions = slots.map { cache.lengths[$0] }
         let cacheLengths = positions.map { $0 + 1 }
-        let activations = takeActivations(tokens: m)
-        defer { recycle([activations]) }
-        let output = Tensor(zeros: [m, config.hiddenSize])
-        embed(tokens, into: activations.input.pointer)
-        for layer in 0..<config.layerCount {
-            layerForward(layer, activations: activations, rows: m, positions: positions, output: output.pointer) { qkv, attention in
-                for row in 0..<m {
-                    cache.store(layer: layer, slot: slots[row], position: positions[row], qkvRow: qkv + row * config.qkvWidth, config: config)
-                }
-                Attention.decode(qkv: qkv, rows: m, slots: slots, cacheLengths: cacheLengths,
-                                 keys: cache.keys[layer].pointer, values: cache.values[layer].pointer,
-                                 cacheCapacity: cache.capacity, config: config, output: attention)
+        let logits = runLayers(tokens, positions: positions, scoreRows: Array(0..<m)) { layer, qkv, attention in
+            for row in 0..<m {
+                cache.store(layer: layer, slot: slots[row], position: positions[row], qkvRow: qkv + row * config.qkvWidth, config: config)
             }
-            activations.input.pointer.update(from: output.pointer, count: output.count)
+            Attention.decode(qkv: qkv, rows: m, slots: slots, cacheLengths: cacheLengths,
+                             keys: cache.keys[layer].pointer, values: cache.values[layer].pointer,
+                             cacheCapacity: cache.capacity, config: config, output: attention)
         }
         for slot in slots { cache.lengths[slot] += 1 }
-        return nextTokenLogits(stream: activations.input.pointer, rows: Array(0..<m))
+        return logits
+    }
+
+    /// Embeds `tokens`, runs every layer with `attend` as its attention step (which also fills the cache),
+    /// and returns the next-token logits at `scoreRows`, without keeping activations.
+    private func runLayers(_ tokens: [Int32], positions: [Int], scoreRows: [Int],
+                           attend: (_ layer: Int, _ qkv: UnsafeMutablePointer<Float>, _ attention: UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let t = tokens.count
+        let activations = takeActivations(tokens: t)
+        defer { recycle([activations]) }
+        let output = Tensor(zeros: [t, config.hiddenSize])
+        embed(tokens, into: activations.input.pointer)
+        for layer in 0..<config.layerCount {
+            layerForward(layer, activations: activations, rows: t, positions: positions, output: output.pointer) { qkv, attention in
+                attend(layer, qkv, attention)
+            }
+            activations.input.pointer.update(from: output.pointer, count: t * config.hiddenSize)
+        }
+        return nextTokenLogits(stream: activations.input.pointer, rows: scoreRows)
     }
 
     /// Final norm and head at the given rows of the residual stream: logits [rows, V].
