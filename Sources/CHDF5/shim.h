@@ -64,10 +64,11 @@ static inline herr_t chdf5_reclaim(hid_t type, hid_t space, void *buffer) {
 static inline herr_t chdf5_silence_errors(void) { return H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 // Asks HDF5 to clear the superblock's "open for writing" flags when opening a file, as `h5clear -s`
-// does: a writer killed with SIGKILL leaves them set and every later writer would be refused.
+// does: a writer killed with SIGKILL leaves them set and every later writer would be refused. The property is the
+// one h5clear sets; an HDF5 without it skips the clearing (a cleanly closed file opens all the same).
 static inline herr_t chdf5_set_clear_status_flags(hid_t fapl) {
     hbool_t clear = 1;
-    if (H5Pexist(fapl, "clear_status_flags") <= 0) return -1;
+    if (H5Pexist(fapl, "clear_status_flags") <= 0) return 0;
     return H5Pset(fapl, "clear_status_flags", &clear);
 }
 
