@@ -141,8 +141,3 @@ public struct CharacterTokenizer: Tokenizer {
         }
     }
 }
-
-/// Loads a tokenizer from a `tokenizer.json` file or a model directory.
-public func loadTokenizer(path: String) throws -> any Tokenizer {
-    try BPETokenizer(path: path)
-}

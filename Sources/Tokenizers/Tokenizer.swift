@@ -48,3 +48,9 @@ public struct SpecialTokens: Sendable, Equatable {
         self.specialIDs = specialIDs
     }
 }
+
+/// Loads the tokenizer of a model: a `tokenizer.json` file, or a directory holding one (and
+/// optionally `tokenizer_config.json` for bos/eos/pad).
+public func loadTokenizer(path: String) throws -> any Tokenizer {
+    try BPETokenizer(path: path)
+}
