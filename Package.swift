@@ -24,14 +24,22 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: numeric),
         .target(name: "PolicyModel", dependencies: ["Tensors"], swiftSettings: numeric),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "Trajectories", dependencies: ["CHDF5"]),
         .target(name: "RewardSystem"),
+        .target(name: "Tokenizers"),
         .target(name: "Rewards", dependencies: ["RewardSystem"], path: "Rewards"),
         .executableTarget(name: "grpo", dependencies: [
-            "PolicyModel", "Tensors", "RewardSystem", "Rewards",
+            "PolicyModel", "Tensors", "RewardSystem", "Rewards", "Trajectories", "Tokenizers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorISA),
+        .testTarget(name: "TrajectoriesTests", dependencies: ["Trajectories"], exclude: ["check_run_file.py"]),
         .testTarget(name: "RewardSystemTests", dependencies: ["RewardSystem", "Rewards"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: vectorISA),
+        // Runs the built `grpo` executable (swift build puts it next to the test bundle).
+        .testTarget(name: "CLITests"),
         .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel", "Tensors"], swiftSettings: vectorISA),
     ],
     swiftLanguageModes: [.v5]

@@ -10,6 +10,8 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchSampleCommand.self,
             BenchTrainCommand.self,
+            BenchTokenizeCommand.self,
+            BenchStoreCommand.self,
         ])
 }
 

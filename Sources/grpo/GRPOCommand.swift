@@ -11,6 +11,8 @@ struct GRPOCommand: ParsableCommand {
             LogProbsCommand.self,
             BenchCommand.self,
             ScoreCommand.self,
+            TokenizeCommand.self,
+            InspectCommand.self,
         ]
     )
 }
