@@ -23,6 +23,9 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
     /// Pieces go to the model as raw bytes (the pre-tokenizer ends with `ByteLevel`).
     private let rawBytePieces: Bool
+    /// The pre-tokenizer ends with `ByteLevel` but the model needs the byte-level string itself
+    /// (it adds a continuing-subword prefix or end-of-word suffix to characters).
+    private let mapPiecesToByteLevel: Bool
 
     // MARK: Loading
 
@@ -112,7 +115,9 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
             return (pattern, token)
         })
 
-        rawBytePieces = (preTokenizer?.endsWithByteLevel ?? false) && model.supportsRawBytePieces
+        let endsWithByteLevel = preTokenizer?.endsWithByteLevel ?? false
+        rawBytePieces = endsWithByteLevel && model.supportsRawBytePieces
+        mapPiecesToByteLevel = endsWithByteLevel && !model.supportsRawBytePieces
 
         // get_vocab_size(with_added_tokens=True): the model's vocabulary plus added tokens not in it.
         var extra = Set<String>()
@@ -250,6 +255,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         for piece in scratch.preTokenizer.current {
             scratch.piece.removeAll(keepingCapacity: true)
             for index in piece { appendUTF8(scratch.arena[index], to: &scratch.piece) }
+            if mapPiecesToByteLevel { scratch.piece = ByteLevel.encode(scratch.piece) }
             scratch.piece.withUnsafeBytes { bytes in
                 model.tokenize(bytes, rawBytes: rawBytePieces, into: &ids)
             }

@@ -13,7 +13,7 @@ enum Fixtures {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("shared/data")
 
-    static let trainedNames = ["qwen2", "llama3", "gpt2", "variants", "splits", "bytefallback", "unknown"]
+    static let trainedNames = ["qwen2", "llama3", "gpt2", "variants", "splits", "prefixed", "bytefallback", "unknown"]
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var loaded: [String: BPETokenizer] = [:]

