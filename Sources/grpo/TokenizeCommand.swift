@@ -11,10 +11,11 @@ struct TokenizeCommand: ParsableCommand {
             Each input line {"text": "..."} becomes {"ids": [...]}; with --decode each line \
             {"ids": [...]} becomes {"text": "..."}. Ids are exactly those of the Hugging Face \
             `tokenizers` library for the same tokenizer.json. Blank lines are skipped; a line that \
-            is not valid JSON (or not valid UTF-8) stops the command with its line number.
+            is not valid JSON (or not valid UTF-8) stops the command with its line number. \
+            Decoding keeps special tokens unless --skip-special-tokens is given.
 
             Example:
-              grpo tokenize --tokenizer Tests/Fixtures/tokenizers/deepseek --input prompts.jsonl
+              grpo tokenize --tokenizer path/to/model --input prompts.jsonl > ids.jsonl
             """)
 
     @Option(help: ArgumentHelp("A tokenizer.json file, or a model directory with tokenizer.json (and tokenizer_config.json).",

@@ -42,6 +42,27 @@ final class RegexTests: XCTestCase {
         XCTAssertEqual(try TokenizerRegex(literal: "a.b*").matches(in: "a.b* axbb"), ["a.b*"])
     }
 
+    /// Random patterns from regex metacharacters either compile or throw, and compiled ones match
+    /// random text without trapping (seeded, so a failure reproduces).
+    func testRandomPatternsNeverCrashTheParserOrMatcher() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let alphabet = Array("ab ()[]{}|*+?.^$\\-,0123456789:!=<>ipPLNsSdwx'\n")
+        let subjects = Array("ab 12\n'sÅ中😀\t-[]")
+        var compiled = 0
+        for _ in 0..<20_000 {
+            let pattern = String((0..<(1 + next(12))).map { _ in alphabet[next(alphabet.count)] })
+            guard let regex = try? TokenizerRegex(pattern) else { continue }
+            compiled += 1
+            let text = String((0..<next(24)).map { _ in subjects[next(subjects.count)] })
+            for found in regex.matches(in: text) { XCTAssertLessThanOrEqual(found.count, text.count) }
+        }
+        XCTAssertGreaterThan(compiled, 1_000)
+    }
+
     func testUnsupportedConstructsAreErrorsWithOffsets() {
         for pattern in ["(?<=a)b", "(?>a)", "a++", "[[a]]", "(a", "a)", "\\p{Greek}", "*a", "[a&&b]", "(?:)*"] {
             XCTAssertThrowsError(try TokenizerRegex(pattern), pattern) { error in
