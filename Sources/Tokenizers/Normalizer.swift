@@ -1,5 +1,3 @@
-import Foundation
-
 /// Unicode normalizers of `tokenizer.json` (`NFC`, `NFD`, `NFKC`, `NFKD`, `Sequence` of them).
 struct Normalizer {
     enum Form: String {
@@ -34,16 +32,19 @@ struct Normalizer {
     /// Normalizes UTF-8 text. ASCII text is unchanged by every supported form.
     func normalize(_ utf8: [UInt8]) -> [UInt8] {
         if forms.isEmpty || utf8.allSatisfy({ $0 < 0x80 }) { return utf8 }
-        var string = String(decoding: utf8, as: UTF8.self)
+        var scalars = String(decoding: utf8, as: UTF8.self).unicodeScalars.map(\.value)
         for form in forms {
             switch form {
-            case .nfc: string = string.precomposedStringWithCanonicalMapping
-            case .nfd: string = string.decomposedStringWithCanonicalMapping
-            case .nfkc: string = string.precomposedStringWithCompatibilityMapping
-            case .nfkd: string = string.decomposedStringWithCompatibilityMapping
+            case .nfc: scalars = UnicodeNormalization.normalize(scalars, form: .nfc)
+            case .nfd: scalars = UnicodeNormalization.normalize(scalars, form: .nfd)
+            case .nfkc: scalars = UnicodeNormalization.normalize(scalars, form: .nfkc)
+            case .nfkd: scalars = UnicodeNormalization.normalize(scalars, form: .nfkd)
             }
         }
-        return Array(string.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(utf8.count + 8)
+        for scalar in scalars { appendUTF8(scalar, to: &output) }
+        return output
     }
 
     func normalize(_ string: String) -> String {

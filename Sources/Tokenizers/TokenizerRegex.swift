@@ -20,6 +20,8 @@ struct CharClass {
     var categoryMask: UInt32 = 0
     var whitespace = false
     var nonWhitespace = false
+    var word = false
+    var nonWord = false
     var ranges: [ClosedRange<UInt32>] = []
     var negated = false
     var caseInsensitive = false
@@ -30,6 +32,10 @@ struct CharClass {
         if whitespace || nonWhitespace {
             let isSpace = UnicodeTables.isWhitespace(scalar)
             if (whitespace && isSpace) || (nonWhitespace && !isSpace) { return true }
+        }
+        if word || nonWord {
+            let isWord = UnicodeTables.isWord(scalar)
+            if (word && isWord) || (nonWord && !isWord) { return true }
         }
         for range in ranges where range.contains(scalar) { return true }
         return false
@@ -226,6 +232,8 @@ final class TokenizerRegex: @unchecked Sendable {
                 result.categoryMask |= charClass.categoryMask
                 result.whitespace = result.whitespace || charClass.whitespace
                 result.nonWhitespace = result.nonWhitespace || charClass.nonWhitespace
+                result.word = result.word || charClass.word
+                result.nonWord = result.nonWord || charClass.nonWord
                 result.ranges += charClass.ranges
                 return false
             case .any:
@@ -647,8 +655,8 @@ extension TokenizerRegex {
             case 0x53 /* S */: charClass.nonWhitespace = true
             case 0x64 /* d */: charClass.categoryMask |= UnicodeTables.mask([.Nd])
             case 0x44 /* D */: charClass.categoryMask |= allCategories & ~UnicodeTables.mask([.Nd])
-            case 0x77 /* w */: charClass.categoryMask |= Parser.wordMask
-            case 0x57 /* W */: charClass.categoryMask |= allCategories & ~Parser.wordMask
+            case 0x77 /* w */: charClass.word = true
+            case 0x57 /* W */: charClass.nonWord = true
             case 0x68 /* h */: charClass.ranges += [0x30...0x39, 0x41...0x46, 0x61...0x66]
             case 0x48 /* H */:
                 charClass.ranges += [0...0x2F, 0x3A...0x40, 0x47...0x60, 0x67...0x10FFFF]
@@ -674,9 +682,6 @@ extension TokenizerRegex {
             position += 1
             return true
         }
-
-        static let wordMask: UInt32 = UnicodeTables.letterMask | UnicodeTables.markMask
-            | UnicodeTables.mask([.Nd, .Pc])
 
         /// A single escaped scalar after the backslash: `\n`, `\x41`, `\x{1F600}`, `\u0041`, `\.`…
         mutating func parseEscapedScalar() throws -> UInt32 {

@@ -1,7 +1,7 @@
 // Unicode character data for the pre-tokenizer regexes and the added-token word rules.
 //
-// One byte per scalar value: the general category (0...29, see `Category`) in the low five bits
-// and the White_Space property in bit 7. Built once, on first use (about 1.1 MB); a lookup is
+// One byte per scalar value: the general category (0...29, see `Category`) in the low five bits,
+// Oniguruma's `\w` in bit 6 and the White_Space property in bit 7. Built once, on first use (about 1.1 MB); a lookup is
 // then a single load.
 
 enum UnicodeTables {
@@ -12,6 +12,9 @@ enum UnicodeTables {
     }
 
     static let whitespaceBit: UInt8 = 0x80
+    /// Oniguruma's `\w` (Unicode Word property), which is more than L|M|Nd|Pc: Nl and
+    /// Other_Alphabetic symbols such as Ⓐ are word characters too.
+    static let wordBit: UInt8 = 0x40
 
     /// Category masks (bit `Category.rawValue` set for each member) for the one-letter classes.
     static let letterMask: UInt32 = mask([.Lu, .Ll, .Lt, .Lm, .Lo])
@@ -91,10 +94,12 @@ enum UnicodeTables {
                 let end = index + 1 < runs.count ? runs[index + 1].start : 0x110000
                 for value in run.start..<end { buffer[value] = run.category }
             }
-            for range in whitespaceRanges.split(separator: " ") {
-                let bounds = range.split(separator: "-").compactMap { Int($0, radix: 16) }
-                precondition(bounds.count == 2, "UnicodeCategoryData: bad whitespace range \(range)")
-                for value in bounds[0]...bounds[1] { buffer[value] |= whitespaceBit }
+            for (ranges, bit) in [(whitespaceRanges, whitespaceBit), (wordRanges, wordBit)] {
+                for range in ranges.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+                    let bounds = range.split(separator: "-").compactMap { Int($0, radix: 16) }
+                    precondition(bounds.count == 2, "UnicodeCategoryData: bad range \(range)")
+                    for value in bounds[0]...bounds[1] { buffer[value] |= bit }
+                }
             }
         }
         return table
@@ -103,6 +108,11 @@ enum UnicodeTables {
     @inline(__always)
     static func isWhitespace(_ scalar: UInt32) -> Bool {
         scalar < 0x110000 && table[Int(scalar)] & whitespaceBit != 0
+    }
+
+    @inline(__always)
+    static func isWord(_ scalar: UInt32) -> Bool {
+        scalar < 0x110000 && table[Int(scalar)] & wordBit != 0
     }
 
     @inline(__always)

@@ -126,7 +126,7 @@ final class ParityTests: XCTestCase {
         XCTAssertEqual(tokenizer.token(forID: 128821), "<think>")
     }
 
-    /// Oniguruma's `\p{..}` and `\s` (as used inside `tokenizers`) against our Unicode table.
+    /// Oniguruma's `\p{..}`, `\s` and `\w` (as used inside `tokenizers`) against our Unicode table.
     func testUnicodeClassesAgreeWithOniguruma() throws {
         let file = Fixtures.directory.appendingPathComponent("unicode_classes.json")
         guard let data = FileManager.default.contents(atPath: file.path) else {
@@ -142,6 +142,10 @@ final class ParityTests: XCTestCase {
                 var whitespace = CharClass()
                 whitespace.whitespace = true
                 charClass = whitespace
+            } else if name == "w" {
+                var word = CharClass()
+                word.word = true
+                charClass = word
             } else {
                 var category = CharClass()
                 category.categoryMask = try XCTUnwrap(UnicodeTables.categoryMask(named: name))
