@@ -1,7 +1,7 @@
 // Unicode character data for the pre-tokenizer regexes and the added-token word rules.
 //
 // One byte per scalar value: the general category (0...29, see `Category`) in the low five bits,
-// Oniguruma's `\w` in bit 6 and the White_Space property in bit 7. Built once, on first use (about 1.1 MB); a lookup is
+// Rust regex's `\w` in bit 5, Oniguruma's `\w` in bit 6 and White_Space in bit 7. Built once, on first use (about 1.1 MB); a lookup is
 // then a single load.
 
 enum UnicodeTables {
@@ -15,6 +15,8 @@ enum UnicodeTables {
     /// Oniguruma's `\w` (Unicode Word property), which is more than L|M|Nd|Pc: Nl and
     /// Other_Alphabetic symbols such as Ⓐ are word characters too.
     static let wordBit: UInt8 = 0x40
+    /// `\w` of Rust's `regex` crate (its own, older Unicode data), for `single_word` added tokens.
+    static let rustWordBit: UInt8 = 0x20
 
     /// Category masks (bit `Category.rawValue` set for each member) for the one-letter classes.
     static let letterMask: UInt32 = mask([.Lu, .Ll, .Lt, .Lm, .Lo])
@@ -94,7 +96,8 @@ enum UnicodeTables {
                 let end = index + 1 < runs.count ? runs[index + 1].start : 0x110000
                 for value in run.start..<end { buffer[value] = run.category }
             }
-            for (ranges, bit) in [(whitespaceRanges, whitespaceBit), (wordRanges, wordBit)] {
+            for (ranges, bit) in [(whitespaceRanges, whitespaceBit), (wordRanges, wordBit),
+                                  (rustWordRanges, rustWordBit)] {
                 for range in ranges.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
                     let bounds = range.split(separator: "-").compactMap { Int($0, radix: 16) }
                     precondition(bounds.count == 2, "UnicodeCategoryData: bad range \(range)")
@@ -120,26 +123,26 @@ enum UnicodeTables {
         scalar < 0x110000 ? 1 << UInt32(table[Int(scalar)] & 0x1F) : 1 << UInt32(Category.Cn.rawValue)
     }
 
-    /// Rust's `char::is_numeric` (general category Nd, Nl or No) for the `Digits` pre-tokenizer,
-    /// which uses Rust's Unicode data rather than Oniguruma's: Swift's data, of the same vintage.
+    /// Rust's `char::is_numeric` inside `tokenizers` (its Unicode data), for `Digits`.
     static func isNumeric(_ scalar: UInt32) -> Bool {
         if scalar < 0x80 { return scalar >= 0x30 && scalar <= 0x39 }
-        guard let unicodeScalar = Unicode.Scalar(scalar) else { return false }
-        switch unicodeScalar.properties.generalCategory {
-        case .decimalNumber, .letterNumber, .otherNumber: return true
-        default: return false
+        var low = 0, high = rustNumeric.count
+        while low < high {
+            let middle = (low + high) / 2
+            if rustNumeric[middle].upperBound < scalar { low = middle + 1 } else { high = middle }
         }
+        return low < rustNumeric.count && rustNumeric[low].contains(scalar)
     }
 
-    /// `\w` of the Rust `regex` crate (Alphabetic, marks, Nd, Pc, Join_Control), for added tokens'
-    /// `single_word` rule; Swift's Unicode data, like Rust's, is newer than Oniguruma's.
-    static func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
-        let properties = scalar.properties
-        if properties.isAlphabetic || properties.isJoinControl { return true }
-        switch properties.generalCategory {
-        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
-        default: return false
+    private static let rustNumeric: [ClosedRange<UInt32>] = rustNumericRanges
+        .split(whereSeparator: { $0 == " " || $0 == "\n" }).map { range in
+            let bounds = range.split(separator: "-").map { UInt32($0, radix: 16)! }
+            return bounds[0]...bounds[1]
         }
+
+    /// `\w` of Rust's `regex` crate inside `tokenizers`, for added tokens' `single_word` rule.
+    static func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        table[Int(scalar.value)] & rustWordBit != 0
     }
 
     /// Simple case folding for the case-insensitive regex groups, `(?i:'s|'t|...)`: lowercase
