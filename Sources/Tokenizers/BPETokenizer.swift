@@ -128,6 +128,11 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         if let unknown = model.unknownToken, let id = model.unknownID {
             specials.unk = SpecialTokens.Entry(content: unknown, id: id)
         }
+        // Without tokenizer_config.json, a template that starts with one special token names the BOS.
+        if case let .special(ids)? = postProcessor?.template?.first, ids.count == 1,
+           let content = addedByID[ids[0]]?.content ?? model.token(for: ids[0]) {
+            specials.bos = SpecialTokens.Entry(content: content, id: ids[0])
+        }
         specialTokens = specials
     }
 

@@ -48,8 +48,6 @@ struct BytesMap {
         slots = [Slot](repeating: Slot(), count: size)
     }
 
-    var arenaBytes: Int { arena.count }
-
     func value(for key: UnsafeRawBufferPointer) -> UInt64? {
         let hash = hashBytes(key)
         let mask = slots.count - 1

@@ -105,10 +105,6 @@ struct JSONNode {
         throw malformed("an integer")
     }
 
-    func optionalInt() throws -> Int? {
-        isNull ? nil : try int()
-    }
-
     func optionalDouble() throws -> Double? {
         if isNull { return nil }
         if JSONNode.isBoolean(value) { throw malformed("a number") }

@@ -116,6 +116,13 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    func testBOSComesFromTheTemplateWithoutTokenizerConfig() throws {
+        let tokenizer = try Fixtures.tokenizer("llama3")
+        XCTAssertEqual(tokenizer.specialTokens.bos?.content, "<|begin_of_text|>")
+        XCTAssertEqual(tokenizer.encode("x", addSpecialTokens: true).first, tokenizer.specialTokens.bos?.id)
+        XCTAssertNil(try Fixtures.tokenizer("qwen2").specialTokens.bos)  // ByteLevel post-processor: no BOS
+    }
+
     func testModelDirectoryReadsSpecialTokensFromTokenizerConfig() throws {
         let tokenizer = try Fixtures.tokenizer("deepseek")
         XCTAssertEqual(tokenizer.specialTokens.bos, SpecialTokens.Entry(content: "<｜begin▁of▁sentence｜>", id: 0))
