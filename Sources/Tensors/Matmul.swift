@@ -5,8 +5,9 @@ import CBLAS
 /// `transposeA`/`transposeB` select `op(X) = Xᵀ`. Leading dimensions are row strides, so a column
 /// block of a wider matrix (one head of a fused q/k/v projection) is passed without copying.
 ///
-/// Outside a parallel region, a product big enough to pay for it is split into one block of rows
-/// (or of columns, whichever is larger) per thread; each block is a single-threaded sgemm.
+/// Outside a parallel region, a product big enough to pay for it is split into blocks of rows (or of
+/// columns, whichever is larger), about four per thread and at least 64 wide, handed out dynamically;
+/// each block is a single-threaded sgemm.
 public func gemm(
     transposeA: Bool = false, transposeB: Bool = false,
     m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -28,7 +29,7 @@ public func gemm(
     }
     if n >= m {
         // Column blocks of C come from column blocks of op(B); multiples of 16 keep the kernels' tiles whole.
-        let blocks = min(threads, max(1, n / 16))
+        let blocks = min(4 * threads, max(1, n / 64))
         Parallel.parallelFor(blocks) { range in
             for block in range {
                 let start = (n * block / blocks) & ~15, end = block + 1 == blocks ? n : (n * (block + 1) / blocks) & ~15
@@ -38,7 +39,7 @@ public func gemm(
             }
         }
     } else {
-        let blocks = min(threads, max(1, m / 16))
+        let blocks = min(4 * threads, max(1, m / 64))
         Parallel.parallelFor(blocks) { range in
             for block in range {
                 let start = (m * block / blocks) & ~15, end = block + 1 == blocks ? m : (m * (block + 1) / blocks) & ~15

@@ -10,6 +10,9 @@ import Synchronization
 public enum Parallel {
     nonisolated(unsafe) private static var pool = makePool(threads: defaultThreadCount())
     nonisolated(unsafe) private(set) static var insideRegion = false
+    /// Held by the thread running a parallel region: a region started meanwhile from another thread
+    /// (two models used from two threads) runs inline on its own thread instead of sharing the workers.
+    private static let regionLock = NSLock()
 
     /// Threads used by our kernels. Set from `--threads` or `GRPO_THREADS`.
     public static var threadCount: Int { pool.threadCount }
@@ -34,21 +37,26 @@ public enum Parallel {
         pool = makePool(threads: count)
     }
 
-    /// Runs `body` over `0..<count` split into contiguous chunks, one per thread. Chunks smaller than
-    /// `minimumChunk` items are not split further, so tiny loops stay on the calling thread. Inside a
-    /// parallel region, nested calls run inline.
+    /// Runs `body` over `0..<count` split into contiguous chunks, about four per thread, handed out to
+    /// whichever thread is free: a thread slowed down by another process on its core then takes fewer
+    /// chunks instead of holding up the others. Chunks smaller than `minimumChunk` items are not split
+    /// further, so tiny loops stay on the calling thread. Inside a parallel region, nested calls run inline.
     public static func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(pool.threadCount, max(1, count / max(minimumChunk, 1)))
-        if chunks <= 1 || insideRegion {
+        let chunks = min(4 * pool.threadCount, max(1, count / max(minimumChunk, 1)))
+        if chunks <= 1 || pool.threadCount <= 1 || insideRegion || !regionLock.try() {
             body(0..<count)
             return
         }
         insideRegion = true
-        defer { insideRegion = false }
-        pool.run { chunk in
-            guard chunk < chunks else { return }
-            body(count * chunk / chunks..<count * (chunk + 1) / chunks)
+        defer { insideRegion = false; regionLock.unlock() }
+        let nextChunk = Atomic<Int>(0)
+        pool.run { _ in
+            while true {
+                let chunk = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
+                if chunk >= chunks { break }
+                body(count * chunk / chunks..<count * (chunk + 1) / chunks)
+            }
         }
     }
 
@@ -56,12 +64,12 @@ public enum Parallel {
     /// thread is free. The result must not depend on which thread runs a job.
     public static func parallelForEach(_ count: Int, _ body: (Int) -> Void) {
         guard count > 0 else { return }
-        if pool.threadCount <= 1 || count == 1 || insideRegion {
+        if pool.threadCount <= 1 || count == 1 || insideRegion || !regionLock.try() {
             for index in 0..<count { body(index) }
             return
         }
         insideRegion = true
-        defer { insideRegion = false }
+        defer { insideRegion = false; regionLock.unlock() }
         let nextJob = Atomic<Int>(0)
         pool.run { _ in
             while true {
