@@ -14,7 +14,11 @@ public enum Kernels {
 
     /// e^x for 8 lanes (Cephes' polynomial, relative error ≈ 2e-7). Inputs below −87.3 give ≈ 1e-38, not 0.
     @inlinable @inline(__always) public static func exp(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.3))
+        // Clamp with masks: the generic `clamped` is not specialized across modules.
+        var clamped = x
+        let low = Vector(repeating: -87.3), high = Vector(repeating: 88.3)
+        clamped.replace(with: low, where: clamped .< low)
+        clamped.replace(with: high, where: clamped .> high)
         let magic = Vector(repeating: 12_582_912) // 1.5 · 2^23: adding it rounds to an integer
         let shifted = magic.addingProduct(clamped, Vector(repeating: 1.442_695_04))
         let n = shifted - magic

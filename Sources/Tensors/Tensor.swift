@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,10 +7,13 @@ import Glibc
 ///
 /// Allocations of 4 MiB and more are 2 MiB-aligned and advised to use transparent huge pages: weight
 /// matrices and activations are streamed through by every GEMM, and with 4 KiB pages the TLB misses
-/// show (most Linux systems only give huge pages to memory that asks for them).
+/// show (most Linux systems only give huge pages to memory that asks for them). When such a block is
+/// freed it goes to `LargeBlockCache`, so the next step's tensors of the same size reuse it instead
+/// of faulting in (and zeroing) fresh pages: a training step allocates and frees gigabytes.
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    private let blockBytes: Int
 
     static let hugePageBytes = 2 << 20
 
@@ -19,21 +23,79 @@ public final class TensorStorage: @unchecked Sendable {
         var raw: UnsafeMutableRawPointer?
         if bytes >= 2 * Self.hugePageBytes {
             let rounded = (bytes + Self.hugePageBytes - 1) / Self.hugePageBytes * Self.hugePageBytes
-            guard posix_memalign(&raw, Self.hugePageBytes, rounded) == 0, let raw else {
-                fatalError("out of memory allocating \(bytes) bytes for a tensor")
+            if let cached = LargeBlockCache.shared.take(bytes: rounded) {
+                raw = cached.pointer
+                blockBytes = cached.bytes
+            } else {
+                guard posix_memalign(&raw, Self.hugePageBytes, rounded) == 0, raw != nil else {
+                    fatalError("out of memory allocating \(bytes) bytes for a tensor")
+                }
+                #if os(Linux)
+                _ = madvise(raw, rounded, MADV_HUGEPAGE)
+                #endif
+                blockBytes = rounded
             }
-            #if os(Linux)
-            _ = madvise(raw, rounded, MADV_HUGEPAGE)
-            #endif
         } else {
             guard posix_memalign(&raw, 64, bytes) == 0 else { fatalError("out of memory allocating \(bytes) bytes for a tensor") }
+            blockBytes = 0
         }
         pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         if zeroed { pointer.initialize(repeating: 0, count: count) }
     }
 
-    deinit { free(pointer) }
+    deinit {
+        if blockBytes == 0 || !LargeBlockCache.shared.give(UnsafeMutableRawPointer(pointer), bytes: blockBytes) { free(pointer) }
+    }
+}
+
+/// Freed large tensor blocks kept for reuse, up to `limitBytes` in all; the oldest go first.
+final class LargeBlockCache: @unchecked Sendable {
+    static let shared = LargeBlockCache(limitBytes: 4 << 30)
+
+    private var blocks: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
+    private var cachedBytes = 0
+    private let limitBytes: Int
+    private let lock = NSLock()
+
+    init(limitBytes: Int) { self.limitBytes = limitBytes }
+
+    /// A cached block of at least `bytes` and at most 25 % more, the smallest such.
+    func take(bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int)? {
+        lock.lock()
+        defer { lock.unlock() }
+        var best: Int?
+        for (index, block) in blocks.enumerated() where block.bytes >= bytes && block.bytes <= bytes + bytes / 4 {
+            if best == nil || block.bytes < blocks[best!].bytes { best = index }
+        }
+        guard let index = best else { return nil }
+        cachedBytes -= blocks[index].bytes
+        return blocks.remove(at: index)
+    }
+
+    /// Keeps a freed block; false when it is larger than the whole cache (the caller frees it).
+    func give(_ pointer: UnsafeMutableRawPointer, bytes: Int) -> Bool {
+        guard bytes <= limitBytes else { return false }
+        lock.lock()
+        defer { lock.unlock() }
+        blocks.append((pointer, bytes))
+        cachedBytes += bytes
+        while cachedBytes > limitBytes {
+            let oldest = blocks.removeFirst()
+            cachedBytes -= oldest.bytes
+            free(oldest.pointer)
+        }
+        return true
+    }
+
+    /// Returns every cached block to the system.
+    func releaseAll() {
+        lock.lock()
+        defer { lock.unlock() }
+        for block in blocks { free(block.pointer) }
+        blocks.removeAll()
+        cachedBytes = 0
+    }
 }
 
 /// A float32, contiguous, row-major tensor: a view (offset + shape) into a `TensorStorage`.
