@@ -108,27 +108,36 @@ enum Attention {
 
     /// One new query row per sequence against its cached keys and values (the row's own k, v already
     /// appended). `cacheLengths[b]` counts the cached positions of row b, including the new one.
+    /// The query heads of a group share one pass over their key/value head's cache.
     static func decode(qkv: UnsafePointer<Float>, rows: Int, slots: [Int], cacheLengths: [Int],
                        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, cacheCapacity: Int,
                        config: TransformerConfig, output: UnsafeMutablePointer<Float>) {
-        let heads = config.headCount, groupSize = config.headCount / config.keyValueHeadCount
+        let kvHeads = config.keyValueHeadCount, groupSize = config.headCount / kvHeads
         let d = config.headDimension, kvWidth = config.keyValueWidth
         let scale = 1 / Float(d).squareRoot()
-        Parallel.parallelFor(rows * heads, minimumChunk: 16) { range in
-            var scores = [Float](repeating: 0, count: cacheCapacity)
-            scores.withUnsafeMutableBufferPointer { scoreBuffer in
-                let s = scoreBuffer.baseAddress!
-                for job in range {
-                    let row = job / heads, head = job % heads, group = head / groupSize
-                    let length = cacheLengths[row]
-                    let q = qkv + row * config.qkvWidth + head * d
-                    let slotKeys = keys + slots[row] * cacheCapacity * kvWidth + group * d
-                    let slotValues = values + slots[row] * cacheCapacity * kvWidth + group * d
-                    for position in 0..<length { s[position] = Kernels.dot(q, slotKeys + position * kvWidth, d) * scale }
-                    causalSoftmax(s, visible: length, total: length)
-                    let out = output + row * config.queryWidth + head * d
-                    out.update(repeating: 0, count: d)
-                    for position in 0..<length { Kernels.axpy(s[position], slotValues + position * kvWidth, out, d) }
+        Parallel.parallelFor(rows * kvHeads, minimumChunk: 8) { range in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: groupSize * cacheCapacity)
+            defer { scores.deallocate() }
+            for job in range {
+                let row = job / kvHeads, group = job % kvHeads
+                let length = cacheLengths[row]
+                let queries = qkv + row * config.qkvWidth + group * groupSize * d
+                let slotKeys = keys + slots[row] * cacheCapacity * kvWidth + group * d
+                let slotValues = values + slots[row] * cacheCapacity * kvWidth + group * d
+                for position in 0..<length {
+                    let key = slotKeys + position * kvWidth
+                    for head in 0..<groupSize {
+                        scores[head * cacheCapacity + position] = Kernels.dot(queries + head * d, key, d) * scale
+                    }
+                }
+                let outputs = output + row * config.queryWidth + group * groupSize * d
+                outputs.update(repeating: 0, count: groupSize * d)
+                for head in 0..<groupSize { causalSoftmax(scores + head * cacheCapacity, visible: length, total: length) }
+                for position in 0..<length {
+                    let value = slotValues + position * kvWidth
+                    for head in 0..<groupSize {
+                        Kernels.axpy(scores[head * cacheCapacity + position], value, outputs + head * d, d)
+                    }
                 }
             }
         }

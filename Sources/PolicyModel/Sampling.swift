@@ -61,9 +61,9 @@ struct TokenSampler {
         if parameters.temperature != 1 { Kernels.scale(logits, by: 1 / parameters.temperature, n) }
         let maximum = Kernels.maximum(logits, n)
         let total = Kernels.expInPlace(logits, n, subtracting: maximum)
-        Kernels.scale(logits, by: 1 / total, n) // logits now hold probabilities
         let filtering = parameters.topK > 0 && parameters.topK < n || parameters.topP < 1 || parameters.minP > 0
-        if !filtering { return draw(from: logits, n, generator: &generator) }
+        if !filtering { return draw(from: logits, n, total: total, generator: &generator) }
+        Kernels.scale(logits, by: 1 / total, n) // logits now hold probabilities
 
         // Candidates in descending probability. Only tokens that can survive the filters are sorted: a
         // prefix of the descending order is found by a threshold, then checked to hold what is needed.
@@ -130,14 +130,22 @@ struct TokenSampler {
         }
     }
 
-    private func draw(from p: UnsafeMutablePointer<Float>, _ n: Int, generator: inout SeededGenerator) -> Int32 {
-        var target = generator.nextUniform()
-        for token in 0..<n {
-            target -= p[token]
+    /// Draws token i with probability weights[i] / total, skipping 8 weights at a time by their sum.
+    private func draw(from weights: UnsafeMutablePointer<Float>, _ n: Int, total: Float, generator: inout SeededGenerator) -> Int32 {
+        var target = generator.nextUniform() * total
+        var block = 0
+        while block + 8 <= n {
+            let mass = Kernels.load(weights + block).sum()
+            if target < mass { break }
+            target -= mass
+            block += 8
+        }
+        for token in block..<n {
+            target -= weights[token]
             if target < 0 { return Int32(token) }
         }
-        // Rounding left a sliver of mass: take the last token with non-zero probability.
-        for token in stride(from: n - 1, through: 0, by: -1) where p[token] > 0 { return Int32(token) }
+        // Rounding left a sliver of mass: take the last token with non-zero weight.
+        for token in stride(from: n - 1, through: 0, by: -1) where weights[token] > 0 { return Int32(token) }
         return Int32(n - 1)
     }
 

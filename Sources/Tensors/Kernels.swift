@@ -39,7 +39,7 @@ public enum Kernels {
     /// Scalar e^x with the same polynomial as the vector version.
     @inlinable @inline(__always) public static func exp(_ x: Float) -> Float { exp(Vector(repeating: x))[0] }
 
-    public static func maximum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+    @inlinable public static func maximum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
         var best = Vector(repeating: -.infinity)
         var i = 0
         while i + 8 <= count {
@@ -52,7 +52,7 @@ public enum Kernels {
         return result
     }
 
-    public static func sum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+    @inlinable public static func sum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
         var total = Vector()
         var i = 0
         while i + 8 <= count { total += load(x + i); i += 8 }
@@ -61,7 +61,7 @@ public enum Kernels {
         return result
     }
 
-    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Float {
+    @inlinable public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Float {
         var total = Vector()
         var i = 0
         while i + 8 <= count { total = total.addingProduct(load(x + i), load(y + i)); i += 8 }
@@ -71,7 +71,7 @@ public enum Kernels {
     }
 
     /// y += alpha · x
-    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+    @inlinable public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
         let a = Vector(repeating: alpha)
         var i = 0
         while i + 8 <= count { store(load(y + i).addingProduct(a, load(x + i)), y + i); i += 8 }
@@ -79,14 +79,14 @@ public enum Kernels {
     }
 
     /// y += x
-    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ count: Int) {
+    @inlinable public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ count: Int) {
         var i = 0
         while i + 8 <= count { store(load(y + i) + load(x + i), y + i); i += 8 }
         while i < count { y[i] += x[i]; i += 1 }
     }
 
     /// x *= alpha
-    public static func scale(_ x: UnsafeMutablePointer<Float>, by alpha: Float, _ count: Int) {
+    @inlinable public static func scale(_ x: UnsafeMutablePointer<Float>, by alpha: Float, _ count: Int) {
         let a = Vector(repeating: alpha)
         var i = 0
         while i + 8 <= count { store(load(x + i) * a, x + i); i += 8 }
@@ -95,7 +95,7 @@ public enum Kernels {
 
     /// x[i] = e^(x[i] − shift); returns the sum of the results.
     @discardableResult
-    public static func expInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int, subtracting shift: Float) -> Float {
+    @inlinable public static func expInPlace(_ x: UnsafeMutablePointer<Float>, _ count: Int, subtracting shift: Float) -> Float {
         let s = Vector(repeating: shift)
         var total = Vector()
         var i = 0
@@ -124,7 +124,7 @@ public enum Kernels {
     }
 
     /// Sum of squares, accumulated in 8 float lanes (then in Double across lanes).
-    public static func sumOfSquares(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+    @inlinable public static func sumOfSquares(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
         var total = Vector()
         var i = 0
         while i + 8 <= count { let v = load(x + i); total = total.addingProduct(v, v); i += 8 }

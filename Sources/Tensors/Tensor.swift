@@ -5,7 +5,7 @@ import Glibc
 
 /// Memory for float32 tensors: one aligned allocation, freed when the last view goes away.
 ///
-/// Allocations of 4 MiB and more are 2 MiB-aligned and advised to use transparent huge pages: weight
+/// Allocations of 1 MiB and more are 2 MiB-aligned and advised to use transparent huge pages: weight
 /// matrices and activations are streamed through by every GEMM, and with 4 KiB pages the TLB misses
 /// show (most Linux systems only give huge pages to memory that asks for them). When such a block is
 /// freed it goes to `LargeBlockCache`, so the next step's tensors of the same size reuse it instead
@@ -21,7 +21,7 @@ public final class TensorStorage: @unchecked Sendable {
         precondition(count >= 0, "tensor element count must be non-negative")
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         var raw: UnsafeMutableRawPointer?
-        if bytes >= 2 * Self.hugePageBytes {
+        if bytes >= Self.hugePageBytes / 2 {
             let rounded = (bytes + Self.hugePageBytes - 1) / Self.hugePageBytes * Self.hugePageBytes
             if let cached = LargeBlockCache.shared.take(bytes: rounded) {
                 raw = cached.pointer
