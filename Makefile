@@ -10,7 +10,7 @@ GRPO := .build/release/grpo
 TEST_VENV := .venv-test
 TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 
-.PHONY: all deps build test run bench clean fixtures
+.PHONY: all deps build test run bench clean
 
 all: build
 
