@@ -34,12 +34,13 @@ let package = Package(
             "PolicyModel", "Tensors", "RewardSystem", "Rewards", "Trajectories", "Tokenizers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorISA),
-        .testTarget(name: "TrajectoriesTests", dependencies: ["Trajectories"], exclude: ["check_run_file.py"]),
+        .testTarget(name: "TrajectoriesTests", dependencies: ["Trajectories", "CommandLineSupport"], exclude: ["check_run_file.py"]),
         .testTarget(name: "RewardSystemTests", dependencies: ["RewardSystem", "Rewards"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: vectorISA),
         // Runs the built `grpo` executable (swift build puts it next to the test bundle).
-        .testTarget(name: "CLITests"),
+        .target(name: "CommandLineSupport", path: "Tests/CommandLineSupport"),
+        .testTarget(name: "CLITests", dependencies: ["CommandLineSupport"]),
         .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel", "Tensors"], swiftSettings: vectorISA),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CommandLineSupport
 
 /// Runs the built `grpo` executable as a user would, with the flags and JSONL fields of the contract.
 final class ModelCommandTests: XCTestCase {
@@ -17,22 +18,8 @@ final class ModelCommandTests: XCTestCase {
     struct Result { let status: Int32; let output: String; let error: String }
 
     func grpo(_ arguments: [String]) throws -> Result {
-        let binary = Bundle.main.bundleURL.appendingPathComponent("grpo")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw XCTSkip("grpo is not built next to the test bundle at \(binary.path); run `swift build` first")
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                      error: String(decoding: errorData, as: UTF8.self))
+        let result = try runGRPO(arguments)
+        return Result(status: result.status, output: result.standardOutput, error: result.standardError)
     }
 
     func write(_ lines: [String], to name: String) throws -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CommandLineSupport
 @testable import Trajectories
 
 /// `grpo inspect` and `grpo bench store` run as a user runs them: the built executable, its output and exit status.
@@ -9,26 +10,7 @@ final class InspectCommandTests: XCTestCase {
     override func setUpWithError() throws { directory = try makeTemporaryDirectory() }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
 
-    struct Output { let status: Int32; let standardOutput: String; let standardError: String }
-
-    func grpo(_ arguments: [String]) throws -> Output {
-        let binary = Bundle.main.bundleURL.appendingPathComponent("grpo")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw XCTSkip("grpo is not built next to the test bundle at \(binary.path); run `swift build` first")
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-                      standardError: String(decoding: errorData, as: UTF8.self))
-    }
+    func grpo(_ arguments: [String]) throws -> CommandResult { try runGRPO(arguments) }
 
     func testInspectSummarizesTheRun() throws {
         let path = directory + "/run.h5"

@@ -1,0 +1,30 @@
+import Foundation
+import XCTest
+
+/// What running the built `grpo` executable gave.
+public struct CommandResult {
+    public let status: Int32
+    public let standardOutput: String
+    public let standardError: String
+}
+
+/// Runs the `grpo` that `swift build` put next to the test bundle, as a user would; skips the test
+/// (with the reason) when it is not there.
+public func runGRPO(_ arguments: [String]) throws -> CommandResult {
+    let binary = Bundle.main.bundleURL.appendingPathComponent("grpo")
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        throw XCTSkip("grpo is not built next to the test bundle at \(binary.path); run `swift build` first")
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+                         standardError: String(decoding: errorData, as: UTF8.self))
+}
