@@ -152,13 +152,12 @@ extension Transformer {
         let t = tokens.count
         let activations = takeActivations(tokens: t)
         defer { recycle([activations]) }
-        let output = Tensor(zeros: [t, config.hiddenSize])
         embed(tokens, into: activations.input.pointer)
         for layer in 0..<config.layerCount {
-            layerForward(layer, activations: activations, rows: t, positions: positions, output: output.pointer) { qkv, attention in
+            // Each layer's output overwrites its input (see layerForward).
+            layerForward(layer, activations: activations, rows: t, positions: positions, output: activations.input.pointer) { qkv, attention in
                 attend(layer, qkv, attention)
             }
-            activations.input.pointer.update(from: output.pointer, count: t * config.hiddenSize)
         }
         return nextTokenLogits(stream: activations.input.pointer, rows: scoreRows)
     }

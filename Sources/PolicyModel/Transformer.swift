@@ -216,27 +216,23 @@ extension Transformer {
         // Activations: one set per layer when backward will need them; otherwise one set reused.
         let layers = (0..<(keepActivations ? config.layerCount : 1)).map { _ in takeActivations(tokens: t) }
         embed(tokens, into: layers[0].input.pointer)
-        var scratchOutput = keepActivations ? nil : Tensor(view: TensorStorage(count: t * d, zeroed: false), offset: 0, shape: [t, d])
+        var finalStream = layers[0].input
         for layer in 0..<config.layerCount {
             let activations = layers[keepActivations ? layer : 0]
+            // Kept: the output is the next layer's input. Not kept: it overwrites this layer's input.
             let output: Tensor
-            if keepActivations {
-                output = layer + 1 < config.layerCount ? layers[layer + 1].input : Tensor(zeros: [t, d])
+            if !keepActivations {
+                output = activations.input
+            } else if layer + 1 < config.layerCount {
+                output = layers[layer + 1].input
             } else {
-                output = scratchOutput!
+                output = Tensor(view: TensorStorage(count: t * d, zeroed: false), offset: 0, shape: [t, d])
             }
             layerForward(layer, activations: activations, rows: t, positions: positions, output: output.pointer) { qkv, attention in
                 Attention.forward(qkv: qkv, sequences: sequences, config: config, output: attention)
             }
-            if !keepActivations {
-                // Ping-pong: this layer's output becomes the next layer's input.
-                scratchOutput = activations.input
-                swapInput(of: activations, with: output)
-            } else if layer + 1 == config.layerCount {
-                scratchOutput = output
-            }
+            finalStream = output
         }
-        let finalStream = keepActivations ? scratchOutput! : layers[0].input
 
         // Final norm and head, only at the rows that predict a completion token.
         let r = scoredRows.count
@@ -266,10 +262,6 @@ extension Transformer {
                            keptProbabilities: headOutput.keptProbabilities)
     }
 
-    private func swapInput(of activations: LayerActivations, with output: Tensor) {
-        activations.input.pointer.update(from: output.pointer, count: output.count)
-    }
-
     func embed(_ tokens: [Int32], into output: UnsafeMutablePointer<Float>) {
         let d = config.hiddenSize
         let table = parameters.tensor("model.embed_tokens.weight").pointer
@@ -280,6 +272,7 @@ extension Transformer {
 
     /// One transformer block over `t` rows: writes `output` = input + attention + MLP. `attend` turns the
     /// rotated q|k|v rows into attention outputs: packed causal attention, or attention over a KV cache.
+    /// `output` may be `a.input` itself: the input is last read (into `a.middle`) before output is written.
     func layerForward(_ layer: Int, activations a: LayerActivations, rows t: Int, positions: [Int],
                       output: UnsafeMutablePointer<Float>,
                       attend: (_ qkv: UnsafeMutablePointer<Float>, _ attention: UnsafeMutablePointer<Float>) -> Void) {
