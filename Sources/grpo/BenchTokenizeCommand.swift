@@ -55,8 +55,8 @@ struct BenchTokenizeCommand: ParsableCommand {
         let fields: [(String, String)] = [
             ("bench", "\"tokenize\""),
             ("implementation", "\"SwiftGRPO\""),
-            ("tokenizer", JSONLWriter.quoted(self.tokenizer)),
-            ("input", JSONLWriter.quoted(input)),
+            ("tokenizer", JSONLines.quoted(self.tokenizer)),
+            ("input", JSONLines.quoted(input)),
             ("threads", "1"),
             ("texts", "\(texts.count)"),
             ("bytes", "\(bytes)"),

@@ -40,15 +40,45 @@ enum JSONLines {
         }
     }
 
+    /// A JSON string literal: quotes, backslashes, control characters and U+0085/U+2028/U+2029
+    /// escaped (so that every reader sees one record per line), the rest as UTF-8.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        result.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\u{08}": result += "\\b"
+            case "\u{0C}": result += "\\f"
+            default:
+                // Also escaped: characters that some line readers take for line breaks.
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85
+                    || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    result += String(format: "\\u%04x", scalar.value)
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        result += "\""
+        return result
+    }
+
     static func encode(_ object: [String: Any]) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
     }
 }
 
-/// Lines go to a file when a path is given, else to standard output.
+/// Buffered lines to a file when a path is given, else to standard output. Every command that writes
+/// JSONL uses it; `close()` (or the end of the writer) writes out what is buffered.
 final class LineWriter {
     private let handle: FileHandle
     private let path: String?
+    private var buffer = Data()
 
     init(path: String?) throws {
         self.path = path
@@ -62,9 +92,23 @@ final class LineWriter {
         }
     }
 
+    /// Writes `line` and a newline.
     func write(_ line: String) {
-        handle.write(Data((line + "\n").utf8))
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
     }
 
-    deinit { if path != nil { try? handle.close() } }
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        handle.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() {
+        flush()
+        if path != nil { try? handle.close() }
+    }
+
+    deinit { close() }
 }

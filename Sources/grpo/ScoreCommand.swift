@@ -59,7 +59,7 @@ struct ScoreCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: input) else {
             throw ScoreError("cannot read the input file '\(input)'")
         }
-        var sink = try OutputSink(path: output)
+        let sink = try LineWriter(path: output)
         var malformed = 0
         var lineNumber = 0
         var start = data.startIndex
@@ -121,42 +121,5 @@ struct ScoreCommand: ParsableCommand {
     struct ScoreError: Error, CustomStringConvertible {
         var description: String
         init(_ description: String) { self.description = description }
-    }
-
-    /// Buffered writing to a file or stdout.
-    struct OutputSink {
-        var handle: FileHandle
-        var buffer = Data()
-        let closeWhenDone: Bool
-
-        init(path: String?) throws {
-            if let path {
-                guard FileManager.default.createFile(atPath: path, contents: nil),
-                      let h = FileHandle(forWritingAtPath: path) else {
-                    throw ScoreError("cannot write the output file '\(path)'")
-                }
-                handle = h
-                closeWhenDone = true
-            } else {
-                handle = FileHandle.standardOutput
-                closeWhenDone = false
-            }
-        }
-
-        mutating func write(_ line: String) {
-            buffer.append(contentsOf: Array(line.utf8))
-            buffer.append(0x0A)
-            if buffer.count >= 1 << 16 { flush() }
-        }
-
-        mutating func flush() {
-            handle.write(buffer)
-            buffer.removeAll(keepingCapacity: true)
-        }
-
-        mutating func close() {
-            flush()
-            if closeWhenDone { handle.closeFile() }
-        }
     }
 }

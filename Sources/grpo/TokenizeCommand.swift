@@ -48,7 +48,7 @@ struct TokenizeCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: input) else {
             throw TokenizeCommandError(message: "cannot read \(input)")
         }
-        var writer = try JSONLWriter(path: output)
+        let writer = try LineWriter(path: output)
         var lineNumber = 0
         for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -87,83 +87,20 @@ struct TokenizeCommand: ParsableCommand {
                     }
                 }
                 let text = tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens)
-                writer.write("{\"text\": \(JSONLWriter.quoted(text))}\n")
+                writer.write("{\"text\": \(JSONLines.quoted(text))}")
             } else {
                 guard let text = object["text"] as? String else {
                     throw TokenizeCommandError(message: "\(input):\(lineNumber): expected {\"text\": string}")
                 }
                 let ids = tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
-                writer.write("{\"ids\": [\(ids.map(String.init).joined(separator: ", "))]}\n")
+                writer.write("{\"ids\": [\(ids.map(String.init).joined(separator: ", "))]}")
             }
         }
-        try writer.close()
+        writer.close()
     }
 }
 
 struct TokenizeCommandError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
-}
-
-/// Buffered JSONL output to a file or standard output.
-struct JSONLWriter {
-    private let handle: FileHandle
-    private let path: String?
-    private var buffer = Data()
-
-    init(path: String?) throws {
-        self.path = path
-        if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path) else {
-                throw TokenizeCommandError(message: "cannot write \(path)")
-            }
-            self.handle = handle
-        } else {
-            handle = FileHandle.standardOutput
-        }
-    }
-
-    mutating func write(_ string: String) {
-        buffer.append(contentsOf: Array(string.utf8))
-        if buffer.count > 1 << 20 { flush() }
-    }
-
-    mutating func flush() {
-        handle.write(buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    mutating func close() throws {
-        flush()
-        if path != nil { try handle.close() }
-    }
-
-    /// A JSON string literal: quotes, backslashes, control characters and U+0085/U+2028/U+2029
-    /// escaped (so that every reader sees one record per line), the rest as UTF-8.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        result.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            default:
-                // Also escaped: characters that some line readers take for line breaks.
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x85
-                    || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    result += String(format: "\\u%04x", scalar.value)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        result += "\""
-        return result
-    }
 }
