@@ -57,19 +57,7 @@ final class H5pyCompatibilityTests: XCTestCase {
     func testH5pyReadsARunWithoutRules() throws {
         let python = try python()
         let path = directory + "/run.h5"
-        var metadata = testMetadata
-        metadata.rewardRules = []
-        metadata.rewardWeights = []
-        metadata.extraStepMetrics = []
-        var record = makeStep(0)
-        record.metrics.extra = []
-        for index in record.completions.indices {
-            record.completions[index].rewards = []
-            record.completions[index].ruleErrors = []
-        }
-        let writer = try TrajectoryWriter(creating: path, metadata: metadata)
-        try writer.append(record)
-        try writer.close()
+        let (metadata, record) = try writeRunWithoutRules(at: path)
         try expectCheckPasses(python, path, records: [record], evaluations: [], metadata: metadata)
     }
 

@@ -92,3 +92,21 @@ func XCTAssertThrowsTrajectoryError(_ expression: @autoclosure () throws -> Any,
         XCTAssertEqual(error as? TrajectoryError, expected, "\(error)", file: file, line: line)
     }
 }
+
+/// Writes a one-step run with no reward rules and no extra metrics; returns what it wrote.
+func writeRunWithoutRules(at path: String) throws -> (metadata: RunMetadata, record: StepRecord) {
+    var metadata = testMetadata
+    metadata.rewardRules = []
+    metadata.rewardWeights = []
+    metadata.extraStepMetrics = []
+    var record = makeStep(0)
+    record.metrics.extra = []
+    for index in record.completions.indices {
+        record.completions[index].rewards = []
+        record.completions[index].ruleErrors = []
+    }
+    let writer = try TrajectoryWriter(creating: path, metadata: metadata)
+    try writer.append(record)
+    try writer.close()
+    return (metadata, record)
+}

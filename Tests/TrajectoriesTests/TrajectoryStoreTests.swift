@@ -123,19 +123,7 @@ final class TrajectoryStoreTests: XCTestCase {
 
     func testRunWithoutRulesOrExtraMetricsRoundTrips() throws {
         let path = directory + "/run.h5"
-        var metadata = testMetadata
-        metadata.rewardRules = []
-        metadata.rewardWeights = []
-        metadata.extraStepMetrics = []
-        var record = makeStep(0)
-        record.metrics.extra = []
-        for index in record.completions.indices {
-            record.completions[index].rewards = []
-            record.completions[index].ruleErrors = []
-        }
-        let writer = try TrajectoryWriter(creating: path, metadata: metadata)
-        try writer.append(record)
-        try writer.close()
+        let (metadata, record) = try writeRunWithoutRules(at: path)
         let reader = try TrajectoryReader(path: path)
         XCTAssertEqual(reader.metadata, metadata)
         XCTAssertEqual(try reader.record(ofStep: 0), record)
