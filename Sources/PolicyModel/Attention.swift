@@ -7,17 +7,21 @@ struct PackedSequences {
     let starts: [Int]
     let lengths: [Int]
     let tokenCount: Int
+    /// Each row's position in its own sequence (every sequence starts at 0).
+    let positions: [Int]
 
     init(lengths: [Int]) {
         self.lengths = lengths
-        var starts: [Int] = []
+        var starts: [Int] = [], positions: [Int] = []
         var token = 0
         for length in lengths {
             starts.append(token)
+            positions.append(contentsOf: 0..<length)
             token += length
         }
         self.starts = starts
         self.tokenCount = token
+        self.positions = positions
     }
 }
 

@@ -111,11 +111,9 @@ extension Transformer {
     func prefill(_ prompts: [[Int32]], cache: KVCache) -> Tensor {
         let sequences = PackedSequences(lengths: prompts.map(\.count))
         let tokens = prompts.flatMap { $0 }
-        var positions: [Int] = [], slotOfRow: [Int] = []
-        for (slot, length) in sequences.lengths.enumerated() {
-            positions.append(contentsOf: 0..<length)
-            slotOfRow.append(contentsOf: repeatElement(slot, count: length))
-        }
+        let positions = sequences.positions
+        var slotOfRow: [Int] = []
+        for (slot, length) in sequences.lengths.enumerated() { slotOfRow.append(contentsOf: repeatElement(slot, count: length)) }
         let logits = runLayers(tokens, positions: positions, scoreRows: sequences.starts.indices.map {
             sequences.starts[$0] + sequences.lengths[$0] - 1
         }) { layer, qkv, attention in

@@ -199,9 +199,7 @@ extension Transformer {
         guard temperature > 0 else { throw PolicyModelError.invalidArgument("temperature must be positive, got \(temperature)") }
         let sequences = PackedSequences(lengths: batch.map { $0.prompt.count + $0.completion.count })
         let tokens = batch.flatMap(\.tokens)
-        var positions: [Int] = []
-        positions.reserveCapacity(tokens.count)
-        for length in sequences.lengths { positions.append(contentsOf: 0..<length) }
+        let positions = sequences.positions
         var scoredRows: [Int] = [], targets: [Int32] = []
         for (index, sequence) in batch.enumerated() {
             let start = sequences.starts[index] + sequence.prompt.count - 1
@@ -357,8 +355,6 @@ extension Transformer {
             Kernels.add(finalGradient.pointer + row * d, into: streamGradient.pointer + target * d, d)
         }
 
-        var positions: [Int] = []
-        for length in pass.sequences.lengths { positions.append(contentsOf: 0..<length) }
         // Scratch that every step overwrites whole (gemm with beta 0, or zeroed where it accumulates).
         func scratch(_ shape: [Int]) -> Tensor { Tensor(view: TensorStorage(count: shape.reduce(1, *), zeroed: false), offset: 0, shape: shape) }
         let normedGradient = scratch([t, d])
@@ -390,7 +386,7 @@ extension Transformer {
             if let outputBiasGradient = g.outputBias { addColumnSums(of: dx, rows: t, width: d, into: outputBiasGradient) }
             Attention.backward(outputGradient: attentionGradient.pointer, qkv: a.qkv.pointer, sequences: pass.sequences,
                                config: config, qkvGradient: qkvGradient.pointer)
-            applyRotary(qkvGradient.pointer, rows: t, positions: positions, inverse: true)
+            applyRotary(qkvGradient.pointer, rows: t, positions: pass.sequences.positions, inverse: true)
             if let qkvBiasGradient = g.qkvBias { addColumnSums(of: qkvGradient.pointer, rows: t, width: width, into: qkvBiasGradient) }
             gemm(m: t, n: d, k: width, qkvGradient.pointer, lda: width, w.qkv!, ldb: d, normedGradient.pointer, ldc: d)
             gemm(transposeA: true, m: width, n: d, k: t, qkvGradient.pointer, lda: width, a.normed1.pointer, ldb: d,
