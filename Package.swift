@@ -30,8 +30,12 @@ let package = Package(
         .target(name: "RewardSystem"),
         .target(name: "Tokenizers"),
         .target(name: "Rewards", dependencies: ["RewardSystem"], path: "Rewards"),
+        .target(name: "Advantages"),
+        .target(name: "ReferenceModel", dependencies: ["PolicyModel"], swiftSettings: numeric),
+        .target(name: "GRPO", dependencies: ["Advantages", "PolicyModel", "ReferenceModel", "RewardSystem", "Tensors", "Tokenizers"],
+                swiftSettings: numeric),
         .executableTarget(name: "grpo", dependencies: [
-            "PolicyModel", "Tensors", "RewardSystem", "Rewards", "Trajectories", "Tokenizers",
+            "PolicyModel", "Tensors", "RewardSystem", "Rewards", "Trajectories", "Tokenizers", "GRPO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorISA),
         .testTarget(name: "TrajectoriesTests", dependencies: ["Trajectories", "CommandLineSupport"], exclude: ["check_run_file.py"]),
@@ -41,6 +45,9 @@ let package = Package(
         // Runs the built `grpo` executable (swift build puts it next to the test bundle).
         .target(name: "CommandLineSupport", path: "Tests/CommandLineSupport"),
         .testTarget(name: "CLITests", dependencies: ["CommandLineSupport"]),
+        .testTarget(name: "AdvantagesTests", dependencies: ["Advantages"]),
+        .testTarget(name: "GRPOTests", dependencies: ["GRPO", "Advantages", "PolicyModel", "ReferenceModel", "RewardSystem", "Tokenizers", "Tensors"],
+                    swiftSettings: vectorISA),
         .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel", "Tensors"], swiftSettings: vectorISA),
     ],
     swiftLanguageModes: [.v5]
