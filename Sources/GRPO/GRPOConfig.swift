@@ -186,6 +186,11 @@ public struct GRPOConfig: Codable, Equatable, Sendable {
     public var promptsPerStep: Int { generationBatchSize / numGenerations }
     /// Optimizer updates one generation step makes.
     public var updatesPerGeneration: Int { numIterations * effectiveStepsPerGeneration / gradientAccumulationSteps }
+    /// The sampling policy's log-probs need a pass of their own when the policy changes before the last
+    /// micro-batch of the generation batch is trained on (TRL's rule); otherwise the first pass gives them.
+    public var needsOldLogProbs: Bool {
+        gradientAccumulationSteps % (effectiveStepsPerGeneration * numIterations) != 0
+    }
     public var effectiveWarmupSteps: Int {
         warmupSteps > 0 ? warmupSteps : Int((warmupRatio * Double(maxSteps)).rounded(.up))
     }

@@ -147,6 +147,9 @@ public final class GRPOTrainer {
     /// Generation steps and optimizer updates completed (a checkpoint restores both).
     public var generationSteps = 0
     public var optimizerSteps = 0
+    /// Called before each optimizer update with the accumulated, not yet clipped gradients (and the weights
+    /// the update will change): for inspecting a run, and for the parity tests.
+    public var willApplyUpdate: ((ModelParameters) -> Void)?
 
     /// `reference`: the model for the KL term; nil means a snapshot of `policy` now. Ignored when β = 0.
     public init(config: GRPOConfig, policy: Transformer, reference: ReferenceModel? = nil, rewards: RewardSet,
@@ -304,7 +307,8 @@ public final class GRPOTrainer {
     // MARK: One update over fixed completions
 
     /// The training half of a step, on completions whose advantages are known: old log-probs (only when
-    /// `num_iterations` > 1) and reference log-probs, then `num_iterations` passes over the batch split in
+    /// the policy moves before the batch's last micro-batch: `num_iterations` > 1 or several updates per
+    /// generation) and reference log-probs, then `num_iterations` passes over the batch split in
     /// order into `steps_per_generation` micro-batches, with an optimizer update every
     /// `gradient_accumulation_steps` of them.
     public func update(_ batch: TrainingBatch) throws -> UpdateReport {
@@ -320,7 +324,7 @@ public final class GRPOTrainer {
         func scored(by logProbs: ([TokenSequence]) throws -> [[Float]]) throws -> [[Float]] {
             try microBatches.flatMap { try logProbs($0.map { batch.sequences[$0] }) }
         }
-        var old: [[Float]]? = config.numIterations > 1
+        var old: [[Float]]? = config.needsOldLogProbs
             ? try scored { try policy.logProbs(of: $0, temperature: temperature).logProbs } : nil
         let referenceLogProbs = try reference.map { model in try scored { try model.logProbs(of: $0, temperature: temperature) } }
         let referenceSeconds = Double(DispatchTime.now().uptimeNanoseconds - referenceStart) / 1e9
@@ -366,6 +370,7 @@ public final class GRPOTrainer {
     /// without touching the weights or the optimizer's moments.
     func applyUpdate(loss: Double) throws -> OptimizerUpdate {
         let parameters = policy.parameters
+        willApplyUpdate?(parameters)
         let norm = gradientNorm(parameters.gradients.pointer, count: parameters.count)
         let learningRate = schedule.learningRate(atStep: optimizerSteps)
         defer { parameters.zeroGradients() }

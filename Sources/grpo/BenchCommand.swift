@@ -12,6 +12,7 @@ struct BenchCommand: ParsableCommand {
             BenchTrainCommand.self,
             BenchTokenizeCommand.self,
             BenchStoreCommand.self,
+            BenchGRPOStepCommand.self,
         ])
 }
 
