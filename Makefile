@@ -43,6 +43,7 @@ bench: build
 	$(GRPO) bench sample --config tiny
 	$(GRPO) bench sample --config medium
 	$(GRPO) bench train --config tiny
+	$(GRPO) bench grpo-step
 	$(GRPO) bench train --config medium
 
 clean:
