@@ -6,11 +6,16 @@ APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config python3 python3-venv
 # testability keeps the whole suite within minutes on 2 cores.
 TEST_FLAGS := -c release -Xswiftc -enable-testing
 GRPO := .build/release/grpo
-# Python with h5py, for the test that reads a Swift-written run file the way users' notebooks do.
+# Python with h5py, for the test that reads a Swift-written run file the way users' notebooks do, and with
+# what the notebooks need (pandas, matplotlib) and what executes them headless (nbclient, ipykernel).
 TEST_VENV := .venv-test
 TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
+TEST_PYTHON_PACKAGES := h5py==3.16.0 numpy==2.4.6 pandas==3.1.1 matplotlib==3.11.2 \
+  nbclient==0.11.0 nbformat==5.11.1 ipykernel==7.4.0
+# The venv records what it was installed with; a changed list reinstalls, an unchanged one costs nothing.
+TEST_VENV_STAMP := $(TEST_VENV)/installed-packages.txt
 
-.PHONY: all deps build test run bench clean
+.PHONY: all deps build test test-venv run bench clean
 
 all: build
 
@@ -27,13 +32,22 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-$(TEST_PYTHON):
-	python3 -m venv $(TEST_VENV)
-	$(TEST_VENV)/bin/pip install --quiet h5py==3.16.0 numpy==2.4.6
+test-venv: deps
+	@[ -x $(TEST_PYTHON) ] || python3 -m venv $(TEST_VENV)
+	@if [ "$$(cat $(TEST_VENV_STAMP) 2>/dev/null)" != "$(TEST_PYTHON_PACKAGES)" ]; then \
+	  echo "Installing into $(TEST_VENV): $(TEST_PYTHON_PACKAGES)"; \
+	  $(TEST_VENV)/bin/pip install --quiet $(TEST_PYTHON_PACKAGES) && \
+	  echo "$(TEST_PYTHON_PACKAGES)" > $(TEST_VENV_STAMP); \
+	fi
 
-test: deps $(TEST_PYTHON)
+test: deps test-venv
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	GRPO_PYTHON=$(TEST_PYTHON) $(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing
+	@# The notebooks, executed headless on short runs made in a temporary directory (Notebooks/make_test_runs.sh).
+	@runs=$$(mktemp -d); trap 'rm -rf "$$runs"' EXIT; \
+	GRPO=$(GRPO) PYTHON=$(TEST_PYTHON) Notebooks/make_test_runs.sh "$$runs" && \
+	env -u GRPO_RUN -u GRPO_STEP -u GRPO_GROUP -u GRPO_EXAMPLE_STEPS -u GRPO_EXAMPLES -u GRPO_SMOOTH \
+	  GRPO_RUNS="$$runs" $(TEST_PYTHON) Notebooks/run_notebooks.py --timeout 120
 
 run: build
 	$(GRPO) sample --model Tests/Fixtures/qwen2-tiny --input Tests/Fixtures/demo-prompts.jsonl \
