@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -34,9 +35,14 @@ let package = Package(
         .target(name: "ReferenceModel", dependencies: ["PolicyModel"], swiftSettings: numeric),
         .target(name: "GRPO", dependencies: ["Advantages", "PolicyModel", "ReferenceModel", "RewardSystem", "Tensors", "Tokenizers"],
                 swiftSettings: numeric),
+        .target(name: "Experiments", dependencies: [
+            "Advantages", "GRPO", "PolicyModel", "ReferenceModel", "RewardSystem", "Rewards", "Tensors", "Tokenizers", "Trajectories",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .executableTarget(name: "grpo", dependencies: [
-            "PolicyModel", "Tensors", "RewardSystem", "Rewards", "Trajectories", "Tokenizers", "GRPO",
+            "PolicyModel", "Tensors", "RewardSystem", "Rewards", "Trajectories", "Tokenizers", "GRPO", "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: vectorISA),
         .testTarget(name: "TrajectoriesTests", dependencies: ["Trajectories", "CommandLineSupport"], exclude: ["check_run_file.py"]),
         .testTarget(name: "RewardSystemTests", dependencies: ["RewardSystem", "Rewards"]),
@@ -44,7 +50,9 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: vectorISA),
         // Runs the built `grpo` executable (swift build puts it next to the test bundle).
         .target(name: "CommandLineSupport", path: "Tests/CommandLineSupport"),
-        .testTarget(name: "CLITests", dependencies: ["CommandLineSupport"]),
+        // CompareCommandTests also unit-test the chart code of the grpo executable (@testable import grpo).
+        .testTarget(name: "CLITests", dependencies: ["CommandLineSupport", "Trajectories", "grpo"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "GRPO", "PolicyModel", "RewardSystem", "Tokenizers", "Trajectories", "CommandLineSupport"]),
         .testTarget(name: "AdvantagesTests", dependencies: ["Advantages"]),
         .testTarget(name: "GRPOTests", dependencies: ["GRPO", "Advantages", "PolicyModel", "ReferenceModel", "RewardSystem", "Tokenizers", "Tensors"],
                     swiftSettings: vectorISA),

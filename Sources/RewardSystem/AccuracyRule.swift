@@ -22,7 +22,7 @@ public struct AnswerChecker: Sendable {
 
     static let optionHelp: [RuleOptionHelp] = [
         RuleOptionHelp("extraction", default: "boxed",
-                       "boxed: the last \\boxed{}/\\fbox{} only; boxed_or_fallback: without a box, \"final answer is …\", then the last math span ($…$, \\(…\\), \\[…\\]), then the last number"),
+                       "boxed: the last \\boxed{}/\\fbox{} only; boxed_or_fallback: without a box, \"final answer is …\", then the last math span ($…$, \\(…\\), \\[…\\]), then the last number; answer_tag: the last <answer>…</answer> block (R1-Zero's template)"),
         RuleOptionHelp("think", default: "false", "grade only the text after the last </think> (none → no answer, reward 0)"),
         RuleOptionHelp("tolerance", default: "1e-6", "relative tolerance for numbers that are not both exact"),
     ]
@@ -49,7 +49,7 @@ public struct AnswerChecker: Sendable {
 /// `accuracy`: 1 when the extracted answer is equivalent to the gold answer, else 0.
 public struct AccuracyRule: ConfigurableRule {
     public static let ruleName = "accuracy"
-    public static let summary = "1 if the last \\boxed{} answer is mathematically equivalent to the gold answer, else 0"
+    public static let summary = "1 if the answer (last \\boxed{}, or the last <answer> block with extraction: answer_tag) is mathematically equivalent to the gold answer, else 0"
     public static let optionHelp = AnswerChecker.optionHelp
 
     public var checker: AnswerChecker

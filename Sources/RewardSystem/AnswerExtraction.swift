@@ -7,6 +7,8 @@ public enum AnswerExtraction {
         case boxed
         /// The last box; when there is none: "final answer is …", then the last math span, then the last number.
         case boxedOrFallback = "boxed_or_fallback"
+        /// The content of the last `<answer>…</answer>` block (R1-Zero's template); a box inside it wins.
+        case answerTag = "answer_tag"
     }
 
     /// The result of looking for the last box.
@@ -99,6 +101,12 @@ public enum AnswerExtraction {
 
     /// The answer of a completion under `mode`; `nil` when there is none.
     public static func answer(in text: String, mode: Mode) -> String? {
+        if mode == .answerTag {
+            guard let block = CountdownRule.lastAnswerBlock(text) else { return nil }
+            if case .found(let boxed) = lastBox(in: Array(block.utf8)) { return boxed }
+            let trimmed = block.trimmingCharacters(in: .whitespacesAndNewlines)
+            return trimmed.isEmpty ? nil : trimmed
+        }
         let bytes = Array(text.utf8)
         switch lastBox(in: bytes) {
         case .found(let s): return s

@@ -1,22 +1,23 @@
 import ArgumentParser
+import Experiments
 
 @main
 struct GRPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grpo",
         abstract: "SwiftGRPO: GRPO reinforcement learning for language models, on the CPU.",
-        version: SwiftGRPOVersion.string,
+        version: swiftGRPOVersion,
         subcommands: [
+            TrainCommand.self,
+            EvalCommand.self,
             SampleCommand.self,
             LogProbsCommand.self,
             BenchCommand.self,
             ScoreCommand.self,
             TokenizeCommand.self,
             InspectCommand.self,
+            CompareCommand.self,
         ]
     )
 }
 
-enum SwiftGRPOVersion {
-    static let string = "0.1.0-dev"
-}

@@ -11,10 +11,7 @@ public struct CommandResult {
 /// Runs the `grpo` that `swift build` put next to the test bundle, as a user would; skips the test
 /// (with the reason) when it is not there.
 public func runGRPO(_ arguments: [String]) throws -> CommandResult {
-    let binary = Bundle.main.bundleURL.appendingPathComponent("grpo")
-    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-        throw XCTSkip("grpo is not built next to the test bundle at \(binary.path); run `swift build` first")
-    }
+    let binary = try grpoExecutable()
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
@@ -27,4 +24,13 @@ public func runGRPO(_ arguments: [String]) throws -> CommandResult {
     process.waitUntilExit()
     return CommandResult(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
                          standardError: String(decoding: errorData, as: UTF8.self))
+}
+
+/// The `grpo` that `swift build` put next to the test bundle; skips the test when it is not there.
+public func grpoExecutable() throws -> URL {
+    let binary = Bundle.main.bundleURL.appendingPathComponent("grpo")
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        throw XCTSkip("grpo is not built next to the test bundle at \(binary.path); run `swift build` first")
+    }
+    return binary
 }

@@ -73,7 +73,7 @@ final class CompositionTests: XCTestCase {
             XCTAssertEqual("\($0)", "rule 'accuracy' has no option 'extract'; its options are extraction, think, tolerance, on_error")
         }
         XCTAssertThrowsError(try registry.makeRule(named: "accuracy", options: ["extraction": "last"])) {
-            XCTAssertEqual("\($0)", "option accuracy.extraction = 'last' is invalid: expected one of boxed, boxed_or_fallback")
+            XCTAssertEqual("\($0)", "option accuracy.extraction = 'last' is invalid: expected one of boxed, boxed_or_fallback, answer_tag")
         }
         var duplicate = registry
         XCTAssertThrowsError(try duplicate.register(AccuracyRule.self))

@@ -107,3 +107,19 @@ final class ExtractionTests: XCTestCase {
         XCTAssertEqual(outcome.value, 0)
     }
 }
+
+final class AnswerTagExtractionTests: XCTestCase {
+    func testAnswerTagTakesTheLastAnswerBlockOrTheBoxInsideIt() {
+        XCTAssertEqual(AnswerExtraction.answer(in: "<think>2+2 is 4</think> <answer> 4 </answer>", mode: .answerTag), "4")
+        XCTAssertEqual(AnswerExtraction.answer(in: "<answer>3</answer> no, <answer>\\boxed{5}</answer>", mode: .answerTag), "5")
+        XCTAssertNil(AnswerExtraction.answer(in: "the answer is \\boxed{4}", mode: .answerTag))
+        XCTAssertNil(AnswerExtraction.answer(in: "<answer>  </answer>", mode: .answerTag))
+    }
+
+    func testAccuracyWithAnswerTagGradesTheR1ZeroFormat() throws {
+        let rule = try AccuracyRule(options: RuleOptions(rule: "accuracy", ["extraction": "answer_tag"]))
+        XCTAssertEqual(try rule.score(Completion(text: "<think> 12+30 </think> <answer>42</answer>"), for: Sample(answer: "42")).value, 1)
+        XCTAssertEqual(try rule.score(Completion(text: "<think> 12+30 </think> <answer>41</answer>"), for: Sample(answer: "42")).value, 0)
+        XCTAssertEqual(try rule.score(Completion(text: "42"), for: Sample(answer: "42")).value, 0)
+    }
+}
