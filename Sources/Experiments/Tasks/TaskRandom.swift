@@ -1,34 +1,14 @@
-/// The tasks' own random stream: xoshiro256** seeded through SplitMix64 from `task.seed`.
+import Tensors
+/// The tasks' own random stream: `SeededGenerator` (xoshiro256** seeded through SplitMix64) from `task.seed`.
 ///
 /// Written out here (not `Int.random(in:using:)`) so that the problems of a seed never change with the
 /// Swift version or platform: every draw is defined by this file alone.
 struct TaskRandom {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    private var generator: SeededGenerator
 
-    init(seed: UInt64) {
-        var s = seed
-        func splitMix() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
-    }
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
-        let result = rotl(state.1 &* 5, 7) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= t
-        state.3 = rotl(state.3, 45)
-        return result
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in `range` (closed), by rejection: no modulo bias.
     mutating func int(in range: ClosedRange<Int>) -> Int {
