@@ -28,6 +28,21 @@ public struct Evaluator {
         public var greedyRuleMeans: [Double]
     }
 
+    /// The problems whose rendered prompt fits in `context` tokens, with their prompts; and how many did not.
+    public static func fitting(_ problems: [Problem], template: PromptTemplate, tokenizer: any Tokenizer, context: Int) throws
+        -> (problems: [Problem], texts: [String], prompts: [[Int32]], skipped: Int) {
+        var kept: [Problem] = [], texts: [String] = [], prompts: [[Int32]] = []
+        for problem in problems {
+            let text = try template.render(problem)
+            let ids = tokenizer.encode(text).map(Int32.init)
+            guard !ids.isEmpty, ids.count <= context else { continue }
+            kept.append(problem)
+            texts.append(text)
+            prompts.append(ids)
+        }
+        return (kept, texts, prompts, problems.count - kept.count)
+    }
+
     public static func correctnessRule(among rules: [String]) -> String {
         ["accuracy", "countdown"].first(where: rules.contains) ?? rules[0]
     }
@@ -112,14 +127,19 @@ public enum ModelEvaluation {
         guard !chosen.isEmpty else {
             throw ExperimentError.invalidValue(file: experiment.file.path, keyPath: "task", message: "the task has no held-out problems to evaluate")
         }
-        let texts = try chosen.map { try template.render($0) }
         let rewards = try UserRewards.registry().makeRewardSet(experiment.rewards)
         let eos = Set((policy.config.eosTokenIds + (tokenizer.specialTokens.eos.map { [$0.id] } ?? [])).map(Int32.init))
         let sampling = SamplingParameters(maxNewTokens: experiment.evaluation.maxCompletionLength ?? experiment.training.maxCompletionLength,
                                           temperature: experiment.training.temperature, topK: experiment.training.topK,
                                           topP: experiment.training.topP, minP: experiment.training.minP ?? 0, eosTokenIds: eos,
                                           stopSequences: experiment.stop.map { tokenizer.encode($0).map(Int32.init) })
-        let evaluator = Evaluator(problems: chosen, prompts: texts.map { tokenizer.encode($0).map(Int32.init) }, promptTexts: texts,
+        let held = try Evaluator.fitting(chosen, template: template, tokenizer: tokenizer,
+                                         context: policy.config.maxPositionEmbeddings - sampling.maxNewTokens)
+        guard !held.problems.isEmpty else {
+            throw ExperimentError.invalidValue(file: experiment.file.path, keyPath: "task",
+                                               message: "no held-out prompt fits the model's context of \(policy.config.maxPositionEmbeddings) tokens with \(sampling.maxNewTokens) new tokens")
+        }
+        let evaluator = Evaluator(problems: held.problems, prompts: held.prompts, promptTexts: held.texts,
                                   rewards: rewards, correctnessRule: Evaluator.correctnessRule(among: rewards.rules.map(\.name)),
                                   tokenizer: tokenizer, sampling: sampling, k: k ?? experiment.evaluation.k,
                                   temperature: experiment.evaluation.temperature, seed: experiment.seed &+ 0x5eed)

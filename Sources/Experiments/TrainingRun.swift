@@ -84,11 +84,14 @@ public final class TrainingRun {
         totalSteps = (experiment.training.maxSteps + experiment.training.updatesPerGeneration - 1) / experiment.training.updatesPerGeneration
 
         // Evaluation on the held-out split.
-        let evalProblems = Array(splits.eval.prefix(experiment.evaluation.size ?? splits.eval.count))
-        let evalTexts = try evalProblems.map { try template.render($0) }
         var evalSampling = trainer.sampling
         evalSampling.maxNewTokens = experiment.evaluation.maxCompletionLength ?? experiment.training.maxCompletionLength
-        evaluator = Evaluator(problems: evalProblems, prompts: evalTexts.map { tokenizer.encode($0).map(Int32.init) }, promptTexts: evalTexts,
+        let held = try Evaluator.fitting(Array(splits.eval.prefix(experiment.evaluation.size ?? splits.eval.count)), template: template,
+                                         tokenizer: tokenizer, context: policy.config.maxPositionEmbeddings - evalSampling.maxNewTokens)
+        if held.skipped > 0 {
+            log("\(held.skipped) held-out problems are left out of evaluation: their prompt does not fit the context of \(policy.config.maxPositionEmbeddings) tokens")
+        }
+        evaluator = Evaluator(problems: held.problems, prompts: held.prompts, promptTexts: held.texts,
                               rewards: rewards, correctnessRule: Evaluator.correctnessRule(among: rewards.rules.map(\.name)),
                               tokenizer: tokenizer, sampling: evalSampling, k: experiment.evaluation.k,
                               temperature: experiment.evaluation.temperature, seed: experiment.seed &+ 0x5eed)

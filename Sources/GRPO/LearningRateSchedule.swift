@@ -24,7 +24,8 @@ public struct LearningRateSchedule: Equatable, Sendable {
         baseLearningRate * multiplier(atStep: step)
     }
 
-    func multiplier(atStep step: Int) -> Double {
+    /// The schedule's factor at `step`: 0…1 (warmup), then 1 (constant) or decaying to 0 at `totalSteps`.
+    public func multiplier(atStep step: Int) -> Double {
         let step = Double(step), warmup = Double(warmupSteps), total = Double(totalSteps)
         if type != .constant, step < warmup { return step / max(1, warmup) }
         switch type {

@@ -9,6 +9,7 @@ struct GRPOCommand: ParsableCommand {
         version: swiftGRPOVersion,
         subcommands: [
             TrainCommand.self,
+            PretrainCommand.self,
             EvalCommand.self,
             SampleCommand.self,
             LogProbsCommand.self,

@@ -145,3 +145,43 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try reader.evaluations().map(\.problems.count), [4])
     }
 }
+
+final class RunRobustnessTests: XCTestCase {
+    /// A line without an answer, a prompt longer than the context and an empty question: recorded and counted;
+    /// the run goes on.
+    func testBadTaskLinesAreRecordedAndCountedAndTheRunGoesOn() throws {
+        let sandbox = try ExperimentSandbox()
+        defer { sandbox.remove() }
+        var lines = (0..<12).map { #"{"question": "What is \#($0) + 1?", "answer": "\#($0 + 1)"}"# }
+        lines[2] = #"{"question": "What is 2 + 1?"}"#                                        // no answer
+        lines[5] = #"{"question": "\#(String(repeating: "very long ", count: 40))", "answer": "0"}"#  // 400 bytes > 256 − 12
+        try lines.joined(separator: "\n").write(to: sandbox.directory.appendingPathComponent("data.jsonl"), atomically: true, encoding: .utf8)
+        let text = """
+        seed: 5
+        threads: 2
+        model: model
+        task: {name: jsonl, path: data.jsonl, eval_size: 2, template: plain}
+        rewards: [{name: accuracy, options: {extraction: boxed_or_fallback}}]
+        training: {num_generations: 2, per_device_train_batch_size: 4, max_steps: 8, learning_rate: 0.001}
+        generation: {max_completion_length: 12}
+        output: {run_dir: \(sandbox.directory.appendingPathComponent("runs/robust").path), checkpoint_every: 0}
+        """
+        let url = sandbox.directory.appendingPathComponent("robust.yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        let run = try TrainingRun(experiment: Experiment.load(url)) { _ in }
+        try run.run()
+        XCTAssertEqual(run.trainer.generationSteps, 8)
+        let metrics = try String(contentsOf: run.metricsFile, encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }.filter { $0["step"] != nil }
+        // 10 training lines, 2 prompts per step, 8 steps: both bad lines come up, each epoch.
+        XCTAssertGreaterThan(metrics.last?["skipped_prompts"] as? Int ?? 0, 0)
+        XCTAssertGreaterThan(metrics.compactMap { $0["rule_errors/accuracy"] as? Int }.reduce(0, +), 0)
+        let reader = try TrajectoryReader(path: run.runFile.path)
+        defer { reader.close() }
+        let records = try (1...8).map { try reader.record(ofStep: $0) }
+        let withoutAnswer = records.flatMap(\.completions).filter { !$0.ruleErrors.isEmpty }
+        XCTAssertFalse(withoutAnswer.isEmpty)
+        XCTAssertTrue(withoutAnswer.allSatisfy { $0.ruleErrors[0].contains("answer") }, "\(withoutAnswer.first!.ruleErrors)")
+        XCTAssertTrue(records.flatMap(\.prompts).allSatisfy { !$0.text.contains("very long") })
+    }
+}

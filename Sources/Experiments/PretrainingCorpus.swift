@@ -1,0 +1,96 @@
+import Foundation
+import Tensors
+
+/// Text to pretrain a base model on: a file (documents separated by blank lines), or a generator.
+///
+/// The `arithmetic` generator writes what a base model could have read: sums and products in many phrasings,
+/// short question–answer exchanges, and "format exercises" whose instructions name a pair of made-up tags and
+/// whose answers follow them (copying a format from an instruction, the skill a base needs to follow R1-Zero's
+/// template). It never writes `<think>` or `<answer>`: the answer format of the reward is learned by RL.
+public struct PretrainingCorpus {
+    public enum Source: Equatable, Sendable {
+        case file(URL)
+        case arithmetic(digits: Int, operators: String)
+    }
+
+    public let source: Source
+
+    public init(_ source: Source) { self.source = source }
+
+    /// `count` documents (a file gives all of its documents, cycling when asked for more).
+    public func documents(count: Int, seed: UInt64) throws -> [String] {
+        switch source {
+        case .file(let url):
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw ExperimentError.fileNotFound(path: url.path, what: "corpus file")
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            let documents = text.components(separatedBy: "\n\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+            guard !documents.isEmpty else {
+                throw ExperimentError.invalidValue(file: url.path, keyPath: "corpus", message: "the corpus file holds no text")
+            }
+            return documents
+        case .arithmetic(let digits, let operators):
+            var generator = ArithmeticCorpusGenerator(digits: digits, operators: Array(operators), seed: seed)
+            return (0..<count).map { _ in generator.document() }
+        }
+    }
+}
+
+/// Documents of the `arithmetic` corpus (see `PretrainingCorpus`).
+struct ArithmeticCorpusGenerator {
+    let digits: Int
+    let operators: [Character]
+    var random: SeededGenerator
+
+    init(digits: Int, operators: [Character], seed: UInt64) {
+        self.digits = digits
+        self.operators = operators
+        random = SeededGenerator(seed: seed)
+    }
+
+    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
+    mutating func pick<T>(_ items: [T]) -> T { items[int(0...(items.count - 1))] }
+
+    /// An expression of two numbers and its value (subtraction keeps a non-negative result; division is exact).
+    mutating func fact() -> (expression: String, value: Int) {
+        let largest = Int(pow(10.0, Double(digits))) - 1
+        let op = pick(operators)
+        var a = int(0...largest), b = int(0...largest)
+        switch op {
+        case "-": if b > a { swap(&a, &b) }; return ("\(a) - \(b)", a - b)
+        case "*": return ("\(a) * \(b)", a * b)
+        case "/": b = max(b, 1); a = b * int(0...max(largest / b, 0)); return ("\(a) / \(b)", a / b)
+        default: return ("\(a) + \(b)", a + b)
+        }
+    }
+
+    static let tagNames = ["note", "calc", "work", "result", "final", "step", "reply", "sum", "out", "value", "ans", "idea",
+                           "scratch", "box", "total", "reason", "res", "plan", "check", "number"]
+
+    mutating func document() -> String {
+        switch int(0...5) {
+        case 0:  // a list of facts
+            return (0..<int(3...8)).map { _ in let f = fact(); return "\(f.expression) = \(f.value)" }.joined(separator: "\n")
+        case 1:  // prose
+            let f = fact()
+            return pick(["We compute \(f.expression). The result is \(f.value).",
+                         "To find \(f.expression), work it out: it equals \(f.value).",
+                         "\(f.expression) is \(f.value), so the answer is \(f.value).",
+                         "First, \(f.expression) = \(f.value). Therefore the value is \(f.value)."])
+        case 2:  // question and answer
+            let f = fact()
+            return pick(["Question: What is \(f.expression)?\nAnswer: \(f.value)",
+                         "User: What is \(f.expression)?\nAssistant: \(f.expression) = \(f.value). The answer is \(f.value).",
+                         "Q: \(f.expression) = ?\nA: \(f.value)"])
+        default:  // a format exercise with made-up tags, copied from its instruction
+            var first = pick(Self.tagNames), second = pick(Self.tagNames)
+            while second == first { second = pick(Self.tagNames) }
+            let f = fact()
+            let instruction = "Reply with your working inside <\(first)> </\(first)> and the result inside <\(second)> </\(second)>, "
+                + "i.e., <\(first)> working here </\(first)> <\(second)> result here </\(second)>."
+            let working = pick(["\(f.expression) = \(f.value)", "we compute \(f.expression) which is \(f.value)", "\(f.expression) gives \(f.value)"])
+            return "\(instruction) Question: What is \(f.expression)? Reply: <\(first)> \(working) </\(first)> <\(second)> \(f.value) </\(second)>"
+        }
+    }
+}
