@@ -45,13 +45,17 @@ test: deps test-venv
 	GRPO_PYTHON=$(TEST_PYTHON) $(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing
 	@# The notebooks, executed headless on short runs made in a temporary directory (Notebooks/make_test_runs.sh).
 	@runs=$$(mktemp -d); trap 'rm -rf "$$runs"' EXIT; \
-	GRPO=$(GRPO) PYTHON=$(TEST_PYTHON) Notebooks/make_test_runs.sh "$$runs" && \
+	GRPO=$(GRPO) Notebooks/make_test_runs.sh "$$runs" && \
 	env -u GRPO_RUN -u GRPO_STEP -u GRPO_GROUP -u GRPO_EXAMPLE_STEPS -u GRPO_EXAMPLES -u GRPO_SMOOTH \
 	  GRPO_RUNS="$$runs" $(TEST_PYTHON) Notebooks/run_notebooks.py --timeout 120
 
+# The default experiment: a small base model pretrained here (once, ~30 s), then a short GRPO run on it.
 run: build
-	$(GRPO) sample --model Tests/Fixtures/qwen2-tiny --input Tests/Fixtures/demo-prompts.jsonl \
-	  --max-new-tokens 24 --temperature 0.8 --top-p 0.95 --seed 1
+	@test -f runs/base-smoke/model.safetensors || \
+	  $(GRPO) pretrain --config Experiments/base-smoke-pretrain.yaml --out runs/base-smoke
+	rm -rf runs/arithmetic-smoke
+	$(GRPO) train Experiments/arithmetic-smoke.yaml
+	$(GRPO) compare runs/arithmetic-smoke --metric reward --metric eval/pass@k --out runs/arithmetic-smoke/curve.png
 
 bench: build
 	$(GRPO) bench sample --config tiny

@@ -135,9 +135,9 @@ public final class TrainingRun {
     public func run(stopAfterSteps: Int? = nil) throws -> TrainingMetrics? {
         installSignalHandlers()
         defer { try? writer.close(); try? metricsLog.close() }
-        let start = Date()
         var last: TrainingMetrics?
         var stepsThisSession = 0
+        var trainingSeconds = 0.0
         if trainer.generationSteps >= totalSteps {
             log("\(runDirectory.path) is already complete (\(totalSteps) steps)")
             return nil
@@ -149,7 +149,8 @@ public final class TrainingRun {
             try record(result)
             last = result.metrics
             stepsThisSession += 1
-            log(progressLine(result.metrics, elapsed: Date().timeIntervalSince(start), stepsThisSession: stepsThisSession))
+            trainingSeconds += result.metrics.seconds.total
+            log(progressLine(result.metrics, trainingSeconds: trainingSeconds, stepsThisSession: stepsThisSession))
             // Evaluate, then checkpoint: a checkpoint at step s means everything of step s is in the run file.
             let step = trainer.generationSteps
             let finished = step >= totalSteps
@@ -275,9 +276,10 @@ public final class TrainingRun {
         log(String(format: "eval at step %d on %d held-out problems: pass@1 %.1f%%", record.step, record.problems.count, 100 * record.passAt1) + k)
     }
 
-    func progressLine(_ metrics: TrainingMetrics, elapsed: Double, stepsThisSession: Int) -> String {
+    /// The ETA extrapolates this session's mean step time (evaluations and checkpoints not counted).
+    func progressLine(_ metrics: TrainingMetrics, trainingSeconds: Double, stepsThisSession: Int) -> String {
         let rules = zip(trainer.rewards.rules.map(\.name), metrics.ruleRewardMeans).map { String(format: "%@ %.2f", $0, $1) }.joined(separator: ", ")
-        let remaining = Double(totalSteps - metrics.generationStep) * elapsed / Double(max(stepsThisSession, 1))
+        let remaining = Double(totalSteps - metrics.generationStep) * trainingSeconds / Double(max(stepsThisSession, 1))
         let tokensPerSecond = metrics.seconds.total > 0 ? Double(metrics.tokensGenerated) / metrics.seconds.total : 0
         let kl = metrics.kl.isNaN ? "–" : String(format: "%.4f", metrics.kl)
         return String(format: "step %d/%d | reward %.3f (%@) | KL %@ | len %.1f | %.0f tok/s | %.2f s/step | ETA %@",
