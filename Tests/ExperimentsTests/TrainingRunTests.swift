@@ -126,6 +126,35 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try reader.evaluations().map(\.step), [0, 10, 20, 30, 40])
     }
 
+    /// Ctrl-C (SIGINT) and SIGTERM: the step in flight finishes, a checkpoint is saved, the run file is closed.
+    func testAnInterruptSavesACheckpointAndClosesTheRunFile() throws {
+        let binary = try grpoExecutable()
+        for (index, signalNumber) in [SIGINT, SIGTERM].enumerated() {
+            let url = try sandbox.experiment("interrupted-\(index)", steps: 5000, completionLength: 40, evalEvery: 10_000)
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["train", url.path]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: 0.5)
+            kill(process.processIdentifier, signalNumber)
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, text)
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("stopped after step ") }),
+                  let step = Int(line.dropFirst("stopped after step ".count).prefix { $0.isNumber }) else {
+                return XCTFail("no stop line (signal \(signalNumber)): \(text)")
+            }
+            let runDirectory = sandbox.directory.appendingPathComponent("runs/interrupted-\(index)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: runDirectory.appendingPathComponent(String(format: "checkpoints/step-%06d/model.safetensors", step)).path))
+            let reader = try TrajectoryReader(path: runDirectory.appendingPathComponent("run.h5").path)
+            XCTAssertEqual(reader.steps, Array(1...step))
+            reader.close()
+        }
+    }
+
     func testTheTrainCommandReportsProgressAndEvalWritesAnEvaluation() throws {
         let url = try sandbox.experiment("cli", steps: 2)
         let result = try runGRPO(["train", url.path])
