@@ -231,7 +231,9 @@ public final class Pretraining {
         let schedule = LearningRateSchedule(type: .cosine, baseLearningRate: t.learningRate, warmupSteps: t.warmupSteps, totalSteps: t.steps)
         var generator = SeededGenerator(seed: config.seed, stream: 0x9e7)
         let logFile = output.appendingPathComponent("pretrain.jsonl")
-        fileManager.createFile(atPath: logFile.path, contents: nil)
+        guard fileManager.createFile(atPath: logFile.path, contents: nil) else {
+            throw ExperimentError.runDirectory(path: output.path, message: "cannot create pretrain.jsonl here")
+        }
         let logHandle = try FileHandle(forWritingTo: logFile)
         defer { try? logHandle.close() }
         let start = Date()

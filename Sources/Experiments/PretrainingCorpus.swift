@@ -87,10 +87,17 @@ struct ArithmeticCorpusGenerator {
             var first = pick(Self.tagNames), second = pick(Self.tagNames)
             while second == first { second = pick(Self.tagNames) }
             let f = fact()
-            let instruction = "Reply with your working inside <\(first)> </\(first)> and the result inside <\(second)> </\(second)>, "
-                + "i.e., <\(first)> working here </\(first)> <\(second)> result here </\(second)>."
-            let working = pick(["\(f.expression) = \(f.value)", "we compute \(f.expression) which is \(f.value)", "\(f.expression) gives \(f.value)"])
-            return "\(instruction) Question: What is \(f.expression)? Reply: <\(first)> \(working) </\(first)> <\(second)> \(f.value) </\(second)>"
+            let instruction = pick([
+                "Reply with your working inside <\(first)> </\(first)> and the result inside <\(second)> </\(second)>, "
+                    + "i.e., <\(first)> working here </\(first)> <\(second)> result here </\(second)>.",
+                "The working and the result are enclosed within <\(first)> </\(first)> and <\(second)> </\(second)> tags, "
+                    + "respectively, i.e., <\(first)> working here </\(first)> <\(second)> result here </\(second)>.",
+                "Show the steps in <\(first)> </\(first)> tags and give the result in <\(second)> </\(second)> tags.",
+            ])
+            let (asker, replier) = pick([("Question", "Reply"), ("User", "Assistant"), ("Q", "A"), ("Task", "Response")])
+            let working = pick(["\(f.expression) = \(f.value)", "we compute \(f.expression) which is \(f.value)",
+                                "\(f.expression) gives \(f.value)", "first \(f.expression), that is \(f.value)"])
+            return "\(instruction) \(asker): What is \(f.expression)? \(replier): <\(first)> \(working) </\(first)> <\(second)> \(f.value) </\(second)>"
         }
     }
 }

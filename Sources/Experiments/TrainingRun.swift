@@ -116,7 +116,9 @@ public final class TrainingRun {
             if resume { log("no checkpoint in \(self.runDirectory.path) yet: starting the run over") }
         }
         let metricsPath = self.runDirectory.appendingPathComponent("metrics.jsonl").path
-        if !fileManager.fileExists(atPath: metricsPath) { fileManager.createFile(atPath: metricsPath, contents: nil) }
+        if !fileManager.fileExists(atPath: metricsPath), !fileManager.createFile(atPath: metricsPath, contents: nil) {
+            throw ExperimentError.runDirectory(path: self.runDirectory.path, message: "cannot create metrics.jsonl here")
+        }
         metricsLog = try FileHandle(forWritingTo: URL(fileURLWithPath: metricsPath))
         try metricsLog.seekToEnd()
         try experiment.text.write(to: self.runDirectory.appendingPathComponent("experiment.yaml"), atomically: true, encoding: .utf8)
