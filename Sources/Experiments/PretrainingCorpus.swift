@@ -65,11 +65,17 @@ struct ArithmeticCorpusGenerator {
         }
     }
 
-    static let tagNames = ["note", "calc", "work", "result", "final", "step", "reply", "sum", "out", "value", "ans", "idea",
-                           "scratch", "box", "total", "reason", "res", "plan", "check", "number"]
+    /// A made-up tag name (3–7 letters): the model must copy tag names from the instruction, not recall them.
+    /// Never `think` or `answer`, nor a prefix of them.
+    mutating func tagName() -> String {
+        while true {
+            let name = String((0..<int(3...7)).map { _ in Character(UnicodeScalar(UInt8(97 + int(0...25)))) })
+            if !"think".hasPrefix(name), !"answer".hasPrefix(name), name != "think", name != "answer" { return name }
+        }
+    }
 
     mutating func document() -> String {
-        switch int(0...5) {
+        switch int(0...6) {
         case 0:  // a list of facts
             return (0..<int(3...8)).map { _ in let f = fact(); return "\(f.expression) = \(f.value)" }.joined(separator: "\n")
         case 1:  // prose
@@ -83,18 +89,21 @@ struct ArithmeticCorpusGenerator {
             return pick(["Question: What is \(f.expression)?\nAnswer: \(f.value)",
                          "User: What is \(f.expression)?\nAssistant: \(f.expression) = \(f.value). The answer is \(f.value).",
                          "Q: \(f.expression) = ?\nA: \(f.value)"])
+        case 3, 4, 5:  // more plain facts: most of what a base model reads is not format exercises
+            let f = fact()
+            return pick(["\(f.expression) = \(f.value)", "The value of \(f.expression) is \(f.value).",
+                         "User: Compute \(f.expression).\nAssistant: The result is \(f.value).",
+                         "Question: \(f.expression)?\nAnswer: \(f.value)"])
         default:  // a format exercise with made-up tags, copied from its instruction
-            var first = pick(Self.tagNames), second = pick(Self.tagNames)
-            while second == first { second = pick(Self.tagNames) }
+            let first = tagName()
+            var second = tagName()
+            while second == first { second = tagName() }
             let f = fact()
             let instruction = pick([
-                "Reply with your working inside <\(first)> </\(first)> and the result inside <\(second)> </\(second)>, "
-                    + "i.e., <\(first)> working here </\(first)> <\(second)> result here </\(second)>.",
-                "The working and the result are enclosed within <\(first)> </\(first)> and <\(second)> </\(second)> tags, "
-                    + "respectively, i.e., <\(first)> working here </\(first)> <\(second)> result here </\(second)>.",
+                "Reply with your working inside <\(first)> </\(first)> and the result inside <\(second)> </\(second)>.",
                 "Show the steps in <\(first)> </\(first)> tags and give the result in <\(second)> </\(second)> tags.",
             ])
-            let (asker, replier) = pick([("Question", "Reply"), ("User", "Assistant"), ("Q", "A"), ("Task", "Response")])
+            let (asker, replier) = pick([("Question", "Reply"), ("Q", "A"), ("Task", "Response")])
             let working = pick(["\(f.expression) = \(f.value)", "we compute \(f.expression) which is \(f.value)",
                                 "\(f.expression) gives \(f.value)", "first \(f.expression), that is \(f.value)"])
             return "\(instruction) \(asker): What is \(f.expression)? \(replier): <\(first)> \(working) </\(first)> <\(second)> \(f.value) </\(second)>"

@@ -108,13 +108,27 @@ extension Transformer {
     }
 
     /// Runs the prompts through the model, fills the cache, and returns the next-token logits [prompts, V].
+    /// A prompt that appears several times (GRPO samples G completions of each) is run once; its keys,
+    /// values and logits are copied to the other slots.
     func prefill(_ prompts: [[Int32]], cache: KVCache) -> Tensor {
-        let sequences = PackedSequences(lengths: prompts.map(\.count))
-        let tokens = prompts.flatMap { $0 }
+        var firstSlot: [[Int32]: Int] = [:]
+        var representative: [Int] = []
+        var distinct: [Int] = []
+        for (slot, prompt) in prompts.enumerated() {
+            if let first = firstSlot[prompt] {
+                representative.append(first)
+            } else {
+                firstSlot[prompt] = slot
+                representative.append(slot)
+                distinct.append(slot)
+            }
+        }
+        let sequences = PackedSequences(lengths: distinct.map { prompts[$0].count })
+        let tokens = distinct.flatMap { prompts[$0] }
         let positions = sequences.positions
         var slotOfRow: [Int] = []
-        for (slot, length) in sequences.lengths.enumerated() { slotOfRow.append(contentsOf: repeatElement(slot, count: length)) }
-        let logits = runLayers(tokens, positions: positions, scoreRows: sequences.starts.indices.map {
+        for (index, length) in sequences.lengths.enumerated() { slotOfRow.append(contentsOf: repeatElement(distinct[index], count: length)) }
+        let distinctLogits = runLayers(tokens, positions: positions, scoreRows: sequences.starts.indices.map {
             sequences.starts[$0] + sequences.lengths[$0] - 1
         }) { layer, qkv, attention in
             for row in 0..<tokens.count {
@@ -122,7 +136,24 @@ extension Transformer {
             }
             Attention.forward(qkv: qkv, sequences: sequences, config: config, output: attention)
         }
-        for (slot, length) in sequences.lengths.enumerated() { cache.lengths[slot] = length }
+        for (slot, prompt) in prompts.enumerated() { cache.lengths[slot] = prompt.count }
+        guard distinct.count < prompts.count else { return distinctLogits }
+
+        let v = config.vocabularySize
+        let rowOfDistinct = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, $0) })
+        let logits = Tensor(zeros: [prompts.count, v])
+        for slot in prompts.indices {
+            let source = representative[slot]
+            (logits.pointer + slot * v).update(from: distinctLogits.pointer + rowOfDistinct[source]! * v, count: v)
+            guard source != slot else { continue }
+            let count = prompts[slot].count * cache.width
+            for layer in 0..<config.layerCount {
+                (cache.keys[layer].pointer + slot * cache.capacity * cache.width)
+                    .update(from: cache.keys[layer].pointer + source * cache.capacity * cache.width, count: count)
+                (cache.values[layer].pointer + slot * cache.capacity * cache.width)
+                    .update(from: cache.values[layer].pointer + source * cache.capacity * cache.width, count: count)
+            }
+        }
         return logits
     }
 

@@ -17,6 +17,25 @@ final class SamplingTests: XCTestCase {
         XCTAssertTrue(first.allSatisfy { $0.tokens.count == 20 && $0.finishReason == .length })
     }
 
+    /// GRPO samples G completions per prompt: a repeated prompt is prefilled once and its cache copied, and each
+    /// copy then samples exactly as a batch without the repeats would.
+    func testRepeatedPromptsSampleAsIfEachWereAlone() throws {
+        let model = try fixtureModel()
+        let p: [Int32] = [5, 17, 42, 8, 9], q: [Int32] = [33, 71, 9]
+        let alone = try model.cachedLogits(prompts: [p, q], continuations: [[11, 12, 13], [14, 15]])
+        let repeated = try model.cachedLogits(prompts: [p, q, p, p], continuations: [[11, 12, 13], [14, 15], [11, 12, 13], [11, 12, 13]])
+        for (slot, original) in [(0, 0), (1, 1), (2, 0), (3, 0)] {
+            for (a, b) in zip(repeated[slot], alone[original]) { assertClose(a, b, absolute: 1e-5, "slot \(slot)") }
+        }
+        let parameters = SamplingParameters(maxNewTokens: 6, temperature: 0.9)
+        var generators = (0..<4).map { SeededGenerator(seed: 3, stream: UInt64($0)) }
+        let together = try model.generate(prompts: [p, q, p, p], parameters: parameters, generators: &generators)
+        for slot in [0, 2, 3] {
+            var own = [SeededGenerator(seed: 3, stream: UInt64(slot))]
+            XCTAssertEqual(try model.generate(prompts: [p], parameters: parameters, generators: &own)[0], together[slot])
+        }
+    }
+
     func testFiltersThatLeaveOneTokenEqualGreedy() throws {
         let model = try fixtureModel()
         let greedy = try model.generate(prompts: prompts, parameters: SamplingParameters(maxNewTokens: 10, greedy: true), seed: 0)
