@@ -102,6 +102,8 @@ struct ArithmeticCorpusGenerator {
             let instruction = pick([
                 "Reply with your working inside <\(first)> </\(first)> and the result inside <\(second)> </\(second)>.",
                 "Show the steps in <\(first)> </\(first)> tags and give the result in <\(second)> </\(second)> tags.",
+                "The working and the result are enclosed within <\(first)> </\(first)> and <\(second)> </\(second)> tags, "
+                    + "respectively, i.e., <\(first)> working here </\(first)> <\(second)> result here </\(second)>.",
             ])
             let (asker, replier) = pick([("Question", "Reply"), ("Q", "A"), ("Task", "Response")])
             let working = pick(["\(f.expression) = \(f.value)", "we compute \(f.expression) which is \(f.value)",
