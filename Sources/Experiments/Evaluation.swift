@@ -111,6 +111,16 @@ public struct Evaluator {
     }
 }
 
+extension Evaluator {
+    /// The evaluator of an experiment on `held` (from `fitting`): its rewards, correctness rule, temperature and seed.
+    public init(experiment: Experiment, held: (problems: [Problem], texts: [String], prompts: [[Int32]], skipped: Int),
+                rewards: RewardSet, tokenizer: any Tokenizer, sampling: SamplingParameters, k: Int) {
+        self.init(problems: held.problems, prompts: held.prompts, promptTexts: held.texts, rewards: rewards,
+                  correctnessRule: Evaluator.correctnessRule(among: rewards.rules.map(\.name)), tokenizer: tokenizer,
+                  sampling: sampling, k: k, temperature: experiment.evaluation.temperature, seed: experiment.seed &+ 0x5eed)
+    }
+}
+
 /// `grpo eval`: one checkpoint on an experiment's held-out split, recorded in a run file.
 public enum ModelEvaluation {
     public static func run(experiment: Experiment, model: URL, k: Int?, problems: Int?, step: Int?, runFile: String) throws -> Evaluator.Result {
@@ -128,21 +138,15 @@ public enum ModelEvaluation {
             throw ExperimentError.invalidValue(file: experiment.file.path, keyPath: "task", message: "the task has no held-out problems to evaluate")
         }
         let rewards = try UserRewards.registry().makeRewardSet(experiment.rewards)
-        let eos = Set((policy.config.eosTokenIds + (tokenizer.specialTokens.eos.map { [$0.id] } ?? [])).map(Int32.init))
-        let sampling = SamplingParameters(maxNewTokens: experiment.evaluation.maxCompletionLength ?? experiment.training.maxCompletionLength,
-                                          temperature: experiment.training.temperature, topK: experiment.training.topK,
-                                          topP: experiment.training.topP, minP: experiment.training.minP ?? 0, eosTokenIds: eos,
-                                          stopSequences: experiment.stop.map { tokenizer.encode($0).map(Int32.init) })
+        let sampling = experiment.evaluationSampling(model: policy.config, tokenizer: tokenizer)
         let held = try Evaluator.fitting(chosen, template: template, tokenizer: tokenizer,
                                          context: policy.config.maxPositionEmbeddings - sampling.maxNewTokens)
         guard !held.problems.isEmpty else {
             throw ExperimentError.invalidValue(file: experiment.file.path, keyPath: "task",
                                                message: "no held-out prompt fits the model's context of \(policy.config.maxPositionEmbeddings) tokens with \(sampling.maxNewTokens) new tokens")
         }
-        let evaluator = Evaluator(problems: held.problems, prompts: held.prompts, promptTexts: held.texts,
-                                  rewards: rewards, correctnessRule: Evaluator.correctnessRule(among: rewards.rules.map(\.name)),
-                                  tokenizer: tokenizer, sampling: sampling, k: k ?? experiment.evaluation.k,
-                                  temperature: experiment.evaluation.temperature, seed: experiment.seed &+ 0x5eed)
+        let evaluator = Evaluator(experiment: experiment, held: held, rewards: rewards, tokenizer: tokenizer, sampling: sampling,
+                                  k: k ?? experiment.evaluation.k)
         let checkpointStep = (try? Checkpoint(directory: model))?.state.generationStep
         let result = try evaluator.evaluate(policy, step: step ?? checkpointStep ?? 0)
         let writer: TrajectoryWriter

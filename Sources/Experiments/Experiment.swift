@@ -1,6 +1,8 @@
 import Foundation
 import GRPO
+import PolicyModel
 import RewardSystem
+import Tokenizers
 import Yams
 
 /// One experiment file: everything a run needs, read from YAML with every default filled in.
@@ -104,6 +106,24 @@ public struct Experiment: Sendable {
     /// The run directory: `output.run_dir` (relative to the current directory), else `runs/<name>`.
     public var defaultRunDirectory: URL {
         URL(fileURLWithPath: output.runDir ?? "runs/\(name)")
+    }
+
+    /// The ids that end a completion: the model's EOS ids and the tokenizer's EOS token.
+    public func endOfSequenceIDs(model: TransformerConfig, tokenizer: any Tokenizer) -> Set<Int32> {
+        Set((model.eosTokenIds + (tokenizer.specialTokens.eos.map { [$0.id] } ?? [])).map(Int32.init))
+    }
+
+    /// `generation.stop` as token sequences.
+    public func stopSequences(tokenizer: any Tokenizer) -> [[Int32]] {
+        stop.map { tokenizer.encode($0).map(Int32.init) }
+    }
+
+    /// The generation settings with the evaluation's completion limit.
+    public func evaluationSampling(model: TransformerConfig, tokenizer: any Tokenizer) -> SamplingParameters {
+        SamplingParameters(maxNewTokens: evaluation.maxCompletionLength ?? training.maxCompletionLength,
+                           temperature: training.temperature, topK: training.topK, topP: training.topP,
+                           minP: training.minP ?? 0, eosTokenIds: endOfSequenceIDs(model: model, tokenizer: tokenizer),
+                           stopSequences: stopSequences(tokenizer: tokenizer))
     }
 
     static func resolve(_ path: String, relativeTo directory: URL) -> URL {

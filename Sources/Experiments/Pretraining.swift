@@ -277,8 +277,7 @@ public final class Pretraining {
                     line += String(format: " | held-out loss %.4f", lastEval)
                 }
                 log(line)
-                let body = fields.map { key, value in "\"\(key)\": \(value)" }.joined(separator: ", ")
-                try logHandle.write(contentsOf: Data(("{" + body + "}\n").utf8))
+                try logHandle.write(contentsOf: Data(metricsRecord(fields).utf8))
                 if evalDue { try save(tokenizer: tokenizer) }
             }
         }

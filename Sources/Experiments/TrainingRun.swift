@@ -76,25 +76,21 @@ public final class TrainingRun {
             if let checkpoint, experiment.training.syncRefModel { try checkpoint.loadReference(into: base) }
             reference = try ReferenceModel(model: base, sync: sync)
         }
-        let eos = Set((policy.config.eosTokenIds + (tokenizer.specialTokens.eos.map { [$0.id] } ?? [])).map(Int32.init))
-        let stops = experiment.stop.map { tokenizer.encode($0).map(Int32.init) }
-        let trainer = try GRPOTrainer(config: experiment.training, policy: policy, reference: reference, rewards: rewards,
-                                      tokenizer: tokenizer, eosTokenIDs: eos, stopSequences: stops)
+        let trainer = try GRPOTrainer(config: experiment.training, policy: policy, reference: reference, rewards: rewards, tokenizer: tokenizer,
+                                      eosTokenIDs: experiment.endOfSequenceIDs(model: policy.config, tokenizer: tokenizer),
+                                      stopSequences: experiment.stopSequences(tokenizer: tokenizer))
         self.trainer = trainer
         totalSteps = (experiment.training.maxSteps + experiment.training.updatesPerGeneration - 1) / experiment.training.updatesPerGeneration
 
         // Evaluation on the held-out split.
-        var evalSampling = trainer.sampling
-        evalSampling.maxNewTokens = experiment.evaluation.maxCompletionLength ?? experiment.training.maxCompletionLength
+        let evalSampling = experiment.evaluationSampling(model: policy.config, tokenizer: tokenizer)
         let held = try Evaluator.fitting(Array(splits.eval.prefix(experiment.evaluation.size ?? splits.eval.count)), template: template,
                                          tokenizer: tokenizer, context: policy.config.maxPositionEmbeddings - evalSampling.maxNewTokens)
         if held.skipped > 0 {
             log("\(held.skipped) held-out problems are left out of evaluation: their prompt does not fit the context of \(policy.config.maxPositionEmbeddings) tokens")
         }
-        evaluator = Evaluator(problems: held.problems, prompts: held.prompts, promptTexts: held.texts,
-                              rewards: rewards, correctnessRule: Evaluator.correctnessRule(among: rewards.rules.map(\.name)),
-                              tokenizer: tokenizer, sampling: evalSampling, k: experiment.evaluation.k,
-                              temperature: experiment.evaluation.temperature, seed: experiment.seed &+ 0x5eed)
+        evaluator = Evaluator(experiment: experiment, held: held, rewards: rewards, tokenizer: tokenizer, sampling: evalSampling,
+                              k: experiment.evaluation.k)
 
         // The run file and metrics log: new, or cut back to the checkpoint.
         let metadata = RunMetadata(experiment: experiment.text, seed: experiment.seed, swiftGRPOVersion: swiftGRPOVersion,
@@ -210,7 +206,6 @@ public final class TrainingRun {
 
     func record(_ result: StepResult) throws {
         let metrics = result.metrics
-        let ruleCount = trainer.rewards.rules.count
         let prompts = result.prompts.map { PromptRecord(promptIndex: $0.index, text: $0.sample.prompt, answer: $0.sample.answer ?? "") }
         let completions = result.rollouts.map { rollout in
             CompletionRecord(group: rollout.group, text: rollout.text, tokenIDs: rollout.tokenIDs,
@@ -249,21 +244,11 @@ public final class TrainingRun {
                  ("skipped_prompts", skippedPrompts), ("seconds_sample", seconds.sample), ("seconds_score", seconds.score),
                  ("seconds_reference", seconds.reference), ("seconds_policy_update", seconds.policyUpdate),
                  ("seconds_step", seconds.total)]
-        _ = ruleCount
         try writeMetricsLine(line)
     }
 
     func writeMetricsLine(_ fields: [(String, Any)]) throws {
-        let body = fields.map { key, value -> String in
-            let text: String
-            switch value {
-            case let number as Double: text = number.isFinite ? "\(number)" : "null"
-            case let number as Int: text = "\(number)"
-            default: text = "\"\(value)\""
-            }
-            return "\"\(key)\": \(text)"
-        }.joined(separator: ", ")
-        try metricsLog.write(contentsOf: Data(("{" + body + "}\n").utf8))
+        try metricsLog.write(contentsOf: Data(metricsRecord(fields).utf8))
     }
 
     func evaluate() throws {
@@ -314,16 +299,17 @@ public final class TrainingRun {
 
     /// FNV-1a over the weights' bytes: enough to tell checkpoints apart in a run file.
     static func contentHash(_ parameters: ModelParameters) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        let bytes = UnsafeRawBufferPointer(start: parameters.values.pointer, count: parameters.count * 4)
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(format: "fnv1a64:%016llx", hash)
+        fnv1a64(UnsafeRawBufferPointer(start: parameters.values.pointer, count: parameters.count * 4))
     }
 
     static func fileHash(_ url: URL) -> String {
         guard let data = FileManager.default.contents(atPath: url.path) else { return "" }
+        return data.withUnsafeBytes(fnv1a64)
+    }
+
+    static func fnv1a64(_ bytes: UnsafeRawBufferPointer) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return String(format: "fnv1a64:%016llx", hash)
     }
 
@@ -339,3 +325,17 @@ public final class TrainingRun {
 }
 
 public let swiftGRPOVersion = "0.1.0-dev"
+
+/// One JSON Lines record of named values in the given order (keys escaped; a non-finite number is null).
+func metricsRecord(_ fields: [(String, Any)]) -> String {
+    let object = JSONValue.object(fields.map { key, value -> (String, JSONValue) in
+        switch value {
+        case let number as Double: return (key, number.isFinite ? .number("\(number)") : .null)
+        case let number as Int: return (key, .number("\(number)"))
+        default: return (key, .string("\(value)"))
+        }
+    })
+    var line = ""
+    object.write(to: &line)
+    return line + "\n"
+}
