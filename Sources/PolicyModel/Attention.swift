@@ -3,25 +3,71 @@ import Tensors
 /// Where each sequence of a batch lies in the packed token rows. Sequences are concatenated, not
 /// padded: a row attends only to earlier rows of its own sequence, which is exactly what a padded
 /// batch with an attention mask computes, without the work on padding.
+///
+/// A run of rows may also hold one prompt followed by several completions of it (GRPO's group): the
+/// prompt rows are computed once, and each completion row sees the prompt and the earlier rows of its
+/// own completion, never the other completions; its position continues from the end of the prompt.
+/// That is the same computation as the separate sequences, with the prompt's work done once.
 struct PackedSequences {
+    /// Row ranges of the runs (a sequence, or a shared prompt with its completions).
     let starts: [Int]
     let lengths: [Int]
     let tokenCount: Int
     /// Each row's position in its own sequence (every sequence starts at 0).
     let positions: [Int]
+    /// Per run: the length of the prompt its completions share (0 for a single sequence).
+    let sharedPromptLengths: [Int]
+    /// Per row, relative to its run: where the row's own completion begins (0 for prompt rows and single
+    /// sequences, which see every earlier row of the run).
+    let ownStarts: [Int]
 
     init(lengths: [Int]) {
-        self.lengths = lengths
-        var starts: [Int] = [], positions: [Int] = []
+        self.init(runs: lengths.map { (sharedPrompt: 0, completions: [$0]) })
+    }
+
+    /// Runs of a shared prompt (length 0 for a single sequence) and the lengths of the completions that follow it.
+    init(runs: [(sharedPrompt: Int, completions: [Int])]) {
+        var starts: [Int] = [], lengths: [Int] = [], positions: [Int] = [], ownStarts: [Int] = []
         var token = 0
-        for length in lengths {
+        for run in runs {
             starts.append(token)
-            positions.append(contentsOf: 0..<length)
-            token += length
+            positions.append(contentsOf: 0..<run.sharedPrompt)
+            ownStarts.append(contentsOf: repeatElement(0, count: run.sharedPrompt))
+            var local = run.sharedPrompt
+            for completion in run.completions {
+                positions.append(contentsOf: run.sharedPrompt..<run.sharedPrompt + completion)
+                ownStarts.append(contentsOf: repeatElement(run.sharedPrompt == 0 ? 0 : local, count: completion))
+                local += completion
+            }
+            lengths.append(local)
+            token += local
         }
         self.starts = starts
+        self.lengths = lengths
         self.tokenCount = token
         self.positions = positions
+        self.sharedPromptLengths = runs.map(\.sharedPrompt)
+        self.ownStarts = ownStarts
+    }
+
+    /// Whether the rows of run `run` see anything but a causal prefix of the run.
+    func isBranched(_ run: Int) -> Bool { sharedPromptLengths[run] > 0 }
+}
+
+/// Which columns the rows of one run see (see `PackedSequences`).
+struct RunVisibility {
+    let sharedPrompt: Int
+    /// `PackedSequences.ownStarts` (all rows) and this run's first row in it; nil for a causal run.
+    let ownStarts: [Int]?
+    let firstRow: Int
+
+    /// Where row `row` of the run begins its own completion; 0 when the row sees every earlier row.
+    @inline(__always) func ownStart(_ row: Int) -> Int { ownStarts?[firstRow + row] ?? 0 }
+}
+
+extension PackedSequences {
+    func visibility(of run: Int) -> RunVisibility {
+        RunVisibility(sharedPrompt: sharedPromptLengths[run], ownStarts: isBranched(run) ? ownStarts : nil, firstRow: starts[run])
     }
 }
 
@@ -47,18 +93,39 @@ enum Attention {
             let v = qkv + start * width + config.queryWidth + config.keyValueWidth + group * d
             let p = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
             defer { p.deallocate() }
-            probabilities(q: q, k: k, rowStride: width, length: length, headDimension: d, scale: scale, into: p)
+            probabilities(q: q, k: k, rowStride: width, length: length, headDimension: d, scale: scale,
+                          visibility: sequences.visibility(of: sequence), into: p)
             gemm(m: length, n: d, k: length, p, lda: length, v, ldb: width,
                  output + start * outputWidth + head * d, ldc: outputWidth)
         }
     }
 
-    /// P = causal softmax(q·kᵀ · scale) for one head of one sequence, [length, length].
+    /// P = causal softmax(q·kᵀ · scale) for one head of one run, [length, length]. In a branched run a
+    /// completion row's other-completion columns are 0, like its future ones.
     @inline(__always)
     static func probabilities(q: UnsafePointer<Float>, k: UnsafePointer<Float>, rowStride: Int, length: Int,
-                              headDimension d: Int, scale: Float, into p: UnsafeMutablePointer<Float>) {
+                              headDimension d: Int, scale: Float, visibility: RunVisibility, into p: UnsafeMutablePointer<Float>) {
         gemm(transposeB: true, m: length, n: length, k: d, alpha: scale, q, lda: rowStride, k, ldb: rowStride, p, ldc: length)
-        for row in 0..<length { causalSoftmax(p + row * length, visible: row + 1, total: length) }
+        for row in 0..<length {
+            let ownStart = visibility.ownStart(row)
+            if ownStart == 0 {
+                causalSoftmax(p + row * length, visible: row + 1, total: length)
+            } else {
+                branchSoftmax(p + row * length, prompt: visibility.sharedPrompt, ownStart: ownStart, row: row, total: length)
+            }
+        }
+    }
+
+    /// Softmax over columns [0, prompt) and [ownStart, row]; every other column becomes 0.
+    @inline(__always)
+    static func branchSoftmax(_ scores: UnsafeMutablePointer<Float>, prompt: Int, ownStart: Int, row: Int, total: Int) {
+        let own = scores + ownStart, ownCount = row - ownStart + 1
+        let maximum = max(Kernels.maximum(scores, prompt), Kernels.maximum(own, ownCount))
+        let sum = Kernels.expInPlace(scores, prompt, subtracting: maximum) + Kernels.expInPlace(own, ownCount, subtracting: maximum)
+        Kernels.scale(scores, by: 1 / sum, prompt)
+        Kernels.scale(own, by: 1 / sum, ownCount)
+        (scores + prompt).update(repeating: 0, count: ownStart - prompt)
+        if total > row + 1 { (scores + row + 1).update(repeating: 0, count: total - row - 1) }
     }
 
     /// Softmax over the first `visible` entries of a row; the rest (future positions) become 0.
@@ -91,13 +158,15 @@ enum Attention {
             let p = scratch + length * length
             for head in group * groupSize..<(group + 1) * groupSize {
                 let q = qkv + start * width + head * d
-                probabilities(q: q, k: k, rowStride: width, length: length, headDimension: d, scale: scale, into: p)
+                probabilities(q: q, k: k, rowStride: width, length: length, headDimension: d, scale: scale,
+                              visibility: sequences.visibility(of: sequence), into: p)
                 let dQ = qkvGradient + start * width + head * d
                 let dO = outputGradient + start * outputWidth + head * d
                 // dP = dO·vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) / √d
                 gemm(transposeB: true, m: length, n: length, k: d, dO, lda: outputWidth, v, ldb: width, scratch, ldc: length)
                 for row in 0..<length {
                     let dS = scratch + row * length, probability = p + row * length
+                    // Masked columns of a branched run have P = 0, so they get dS = 0 here too.
                     let visible = row + 1
                     let rowDot = Kernels.dot(dS, probability, visible)
                     for column in 0..<visible { dS[column] = probability[column] * (dS[column] - rowDot) * scale }

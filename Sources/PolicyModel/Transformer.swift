@@ -144,6 +144,14 @@ final class LayerActivations {
     }
 }
 
+/// Whether a forward pass computes a prompt that several sequences of the batch share once for all of them.
+public enum PromptSharing: Sendable {
+    /// When that costs less (long prompts, short completions: GRPO's groups), estimated from the model's shape.
+    case automatic
+    case always
+    case never
+}
+
 /// The result of a forward pass over a batch: per-token log-probs and entropies of every completion
 /// token and, when asked for, everything `Transformer.backward` needs.
 public final class ForwardPass {
@@ -193,23 +201,16 @@ extension Transformer {
         return (pass.logProbs, pass.entropies)
     }
 
-    /// The forward pass over a batch of ragged sequences, packed without padding.
-    public func forward(_ batch: [TokenSequence], temperature: Float = 1, keepActivations: Bool = true) throws -> ForwardPass {
+    /// The forward pass over a batch of ragged sequences, packed without padding. Sequences with the same
+    /// prompt (GRPO's groups) share one computation of it when that is cheaper (`promptSharing`).
+    public func forward(_ batch: [TokenSequence], temperature: Float = 1, keepActivations: Bool = true,
+                        promptSharing: PromptSharing = .automatic) throws -> ForwardPass {
         try validate(batch)
         guard temperature > 0 else { throw PolicyModelError.invalidArgument("temperature must be positive, got \(temperature)") }
-        let sequences = PackedSequences(lengths: batch.map { $0.prompt.count + $0.completion.count })
-        let tokens = batch.flatMap(\.tokens)
+        let (sequences, tokens, scoredRows, targets) = pack(batch, promptSharing: promptSharing)
         let positions = sequences.positions
-        var scoredRows: [Int] = [], targets: [Int32] = []
-        for (index, sequence) in batch.enumerated() {
-            let start = sequences.starts[index] + sequence.prompt.count - 1
-            for (offset, token) in sequence.completion.enumerated() {
-                scoredRows.append(start + offset)
-                targets.append(token)
-            }
-        }
         let t = tokens.count, d = config.hiddenSize
-        rope.reserve(positions: (sequences.lengths.max() ?? 0) + 1)
+        rope.reserve(positions: (positions.max() ?? 0) + 1)
 
         // Activations: one set per layer when backward will need them; otherwise one set reused.
         let layers = (0..<(keepActivations ? config.layerCount : 1)).map { _ in takeActivations(tokens: t) }
@@ -258,6 +259,59 @@ extension Transformer {
                            layers: keepActivations ? layers : [], finalInput: finalInput,
                            finalInverseRMS: finalInverseRMS, headInput: headInput,
                            keptProbabilities: headOutput.keptProbabilities)
+    }
+
+    /// Packed rows of a batch, their tokens, and the row that predicts each completion token (in batch order).
+    func pack(_ batch: [TokenSequence], promptSharing: PromptSharing)
+        -> (sequences: PackedSequences, tokens: [Int32], scoredRows: [Int], targets: [Int32]) {
+        // Runs in order of first appearance: a shared prompt with the batch indices of its completions, or one sequence.
+        var runs: [(prompt: [Int32], members: [Int])] = []
+        var runOfPrompt: [[Int32]: Int] = [:]
+        for (index, sequence) in batch.enumerated() {
+            if promptSharing != .never, !sequence.prompt.isEmpty, let run = runOfPrompt[sequence.prompt] {
+                runs[run].members.append(index)
+            } else {
+                runOfPrompt[sequence.prompt] = runs.count
+                runs.append((sequence.prompt, [index]))
+            }
+        }
+        var layout: [(sharedPrompt: Int, completions: [Int])] = []
+        var tokens: [Int32] = []
+        var scoredRow = [[Int]](repeating: [], count: batch.count)
+        for run in runs {
+            let completions = run.members.map { batch[$0].completion.count }
+            let shared = run.members.count > 1 && (promptSharing == .always || sharingIsCheaper(prompt: run.prompt.count, completions: completions))
+            if shared {
+                let promptEnd = tokens.count + run.prompt.count
+                tokens += run.prompt
+                layout.append((run.prompt.count, completions))
+                for member in run.members {
+                    let completionStart = tokens.count
+                    tokens += batch[member].completion
+                    // The first completion token is predicted by the prompt's last row, the others by their predecessor.
+                    scoredRow[member] = batch[member].completion.indices.map { $0 == 0 ? promptEnd - 1 : completionStart + $0 - 1 }
+                }
+            } else {
+                for member in run.members {
+                    let start = tokens.count + batch[member].prompt.count - 1
+                    tokens += batch[member].tokens
+                    layout.append((0, [batch[member].tokens.count]))
+                    scoredRow[member] = batch[member].completion.indices.map { start + $0 }
+                }
+            }
+        }
+        return (PackedSequences(runs: layout), tokens, scoredRow.flatMap { $0 }, batch.flatMap(\.completion))
+    }
+
+    /// Whether computing a prompt once for its completions costs less than once per completion: fewer rows
+    /// through the linear layers, but one attention over the whole run (quadratic in its length).
+    func sharingIsCheaper(prompt: Int, completions: [Int]) -> Bool {
+        let d = config.hiddenSize
+        let perRow = Double(config.qkvWidth * d + d * config.queryWidth + 3 * d * config.intermediateSize)
+        let perPair = Double(2 * config.headCount * config.headDimension)
+        func cost(rows: Int) -> Double { Double(rows) * perRow + Double(rows * rows) * perPair }
+        let separate = completions.reduce(0) { $0 + cost(rows: prompt + $1) }
+        return cost(rows: prompt + completions.reduce(0, +)) < separate
     }
 
     func embed(_ tokens: [Int32], into output: UnsafeMutablePointer<Float>) {
