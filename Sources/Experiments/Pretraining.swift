@@ -6,7 +6,8 @@ import Tokenizers
 import Yams
 
 /// `grpo pretrain`: next-token pretraining of a small Qwen2-shaped model from scratch, with a byte-level
-/// tokenizer, AdamW, warmup + cosine decay, a held-out loss, a JSONL log and a Hugging Face checkpoint.
+/// tokenizer (bytes, or a BPE trained on the corpus), AdamW, warmup + cosine decay, a held-out loss, a JSONL
+/// log and a Hugging Face checkpoint.
 public struct PretrainConfig: Sendable {
     public struct Model: Codable, Equatable, Sendable {
         public var hiddenSize = 256
@@ -85,8 +86,13 @@ public struct PretrainConfig: Sendable {
         public var documents = 100_000
         public var digits = 2
         public var operators = "+-"
+        public var exerciseShare = 0.5
+        public var formatCompliance = 0.5
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case generator, path, documents, digits, operators }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case generator, path, documents, digits, operators
+            case exerciseShare = "exercise_share", formatCompliance = "format_compliance"
+        }
         public init() {}
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self), d = Corpus()
@@ -95,6 +101,27 @@ public struct PretrainConfig: Sendable {
             documents = try c.decodeIfPresent(Int.self, forKey: .documents) ?? d.documents
             digits = try c.decodeIfPresent(Int.self, forKey: .digits) ?? d.digits
             operators = try c.decodeIfPresent(String.self, forKey: .operators) ?? d.operators
+            exerciseShare = try c.decodeIfPresent(Double.self, forKey: .exerciseShare) ?? d.exerciseShare
+            formatCompliance = try c.decodeIfPresent(Double.self, forKey: .formatCompliance) ?? d.formatCompliance
+        }
+
+        public var arithmetic: ArithmeticCorpus {
+            ArithmeticCorpus(digits: digits, operators: operators, exerciseShare: exerciseShare, formatCompliance: formatCompliance)
+        }
+    }
+
+    /// `byte`: one token per byte. `bpe`: a byte-level BPE trained on the training documents, up to
+    /// `vocab_size` tokens (fewer when no pair is left that occurs twice).
+    public struct TokenizerSpec: Codable, Equatable, Sendable {
+        public var type = "byte"
+        public var vocabSize = 1024
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case type, vocabSize = "vocab_size" }
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self), d = TokenizerSpec()
+            type = try c.decodeIfPresent(String.self, forKey: .type) ?? d.type
+            vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
         }
     }
 
@@ -105,6 +132,7 @@ public struct PretrainConfig: Sendable {
     public var model = Model()
     public var training = Training()
     public var corpus = Corpus()
+    public var tokenizer = TokenizerSpec()
 
     public static func load(_ file: URL) throws -> PretrainConfig {
         guard let data = FileManager.default.contents(atPath: file.path) else {
@@ -113,17 +141,19 @@ public struct PretrainConfig: Sendable {
         let text = String(decoding: data, as: UTF8.self)
         let reader = YAMLReader(file: file.path)
         let root = try reader.root(of: text)
-        try reader.checkKeys(root, allowed: ["seed", "threads", "model", "training", "corpus"], at: "")
+        try reader.checkKeys(root, allowed: ["seed", "threads", "model", "training", "corpus", "tokenizer"], at: "")
         var config = PretrainConfig(file: file, text: text)
         config.seed = try reader.decode(UInt64.self, at: "seed", in: root) ?? 0
         config.threads = try reader.decode(Int.self, at: "threads", in: root)
         for (section, keys) in [("model", Model.CodingKeys.allCases.map(\.rawValue)), ("training", Training.CodingKeys.allCases.map(\.rawValue)),
-                                ("corpus", Corpus.CodingKeys.allCases.map(\.rawValue))] {
+                                ("corpus", Corpus.CodingKeys.allCases.map(\.rawValue)),
+                                ("tokenizer", TokenizerSpec.CodingKeys.allCases.map(\.rawValue))] {
             try reader.checkKeys(root.mapping?[section] ?? YAMLReader.emptyMapping, allowed: keys, at: section)
         }
         config.model = try reader.decode(Model.self, at: "model", node: root.mapping?["model"] ?? YAMLReader.emptyMapping)
         config.training = try reader.decode(Training.self, at: "training", node: root.mapping?["training"] ?? YAMLReader.emptyMapping)
         config.corpus = try reader.decode(Corpus.self, at: "corpus", node: root.mapping?["corpus"] ?? YAMLReader.emptyMapping)
+        config.tokenizer = try reader.decode(TokenizerSpec.self, at: "tokenizer", node: root.mapping?["tokenizer"] ?? YAMLReader.emptyMapping)
         try config.validate()
         return config
     }
@@ -153,10 +183,16 @@ public struct PretrainConfig: Sendable {
         try require((1...9).contains(corpus.digits), "corpus.digits", "expected 1 … 9, got \(corpus.digits)")
         try require(!corpus.operators.isEmpty && corpus.operators.allSatisfy { "+-*/".contains($0) }, "corpus.operators",
                     "expected some of + - * /, got \"\(corpus.operators)\"")
+        try require((0...1).contains(corpus.exerciseShare), "corpus.exercise_share", "expected a number in [0, 1], got \(corpus.exerciseShare)")
+        try require(["byte", "bpe"].contains(tokenizer.type), "tokenizer.type", "expected byte or bpe, got \"\(tokenizer.type)\"")
+        let smallest = Pretraining.specialTokens.count + 256
+        try require(tokenizer.vocabSize >= smallest, "tokenizer.vocab_size",
+                    "expected at least \(smallest) (\(Pretraining.specialTokens.count) special tokens + 256 bytes), got \(tokenizer.vocabSize)")
+        try require((0...1).contains(corpus.formatCompliance), "corpus.format_compliance", "expected a number in [0, 1], got \(corpus.formatCompliance)")
     }
 
-    public var transformerConfig: TransformerConfig {
-        TransformerConfig(modelType: .qwen2, vocabularySize: 3 + 256, hiddenSize: model.hiddenSize, intermediateSize: model.intermediateSize,
+    public func transformerConfig(vocabularySize: Int) -> TransformerConfig {
+        TransformerConfig(modelType: .qwen2, vocabularySize: vocabularySize, hiddenSize: model.hiddenSize, intermediateSize: model.intermediateSize,
                           layerCount: model.numHiddenLayers, headCount: model.numAttentionHeads, keyValueHeadCount: model.numKeyValueHeads,
                           ropeTheta: model.ropeTheta, maxPositionEmbeddings: model.maxPositionEmbeddings,
                           tieWordEmbeddings: model.tieWordEmbeddings, bosTokenId: 2, eosTokenIds: [1])
@@ -167,32 +203,48 @@ public struct PretrainConfig: Sendable {
 public final class Pretraining {
     public let config: PretrainConfig
     public let model: Transformer
+    public let tokenizer: any Tokenizer
+    let tokenizerJSON: Data
+    let trainDocuments: [String]
+    let heldDocuments: [String]
     let output: URL
     let log: (String) -> Void
 
     static let specialTokens = ["<pad>", "<eos>", "<bos>"]
     static let eos: Int32 = 1
 
-    public init(config: PretrainConfig, corpusOverride: PretrainingCorpus.Source? = nil, output: URL, log: @escaping (String) -> Void) {
+    /// Makes the documents, the tokenizer (a BPE is trained on the training documents) and a random model.
+    public init(config: PretrainConfig, corpusOverride: PretrainingCorpus.Source? = nil, output: URL, log: @escaping (String) -> Void) throws {
         self.config = config
         self.output = output
         self.log = log
-        self.corpusSource = corpusOverride
         Parallel.configure(threads: config.threads)
-        model = Transformer(config: config.transformerConfig)
+        let source = corpusOverride ?? config.corpus.path.map { .file(Experiment.resolve($0, relativeTo: config.file.deletingLastPathComponent())) }
+            ?? .arithmetic(config.corpus.arithmetic)
+        let t = config.training
+        var documents = try PretrainingCorpus(source).documents(count: config.corpus.documents + t.evalDocuments, seed: config.seed)
+        // Held out: the last eval_documents (a file: every 20th document, at most eval_documents).
+        if case .file = source {
+            heldDocuments = stride(from: 0, to: documents.count, by: 20).prefix(t.evalDocuments).map { documents[$0] }
+            documents = documents.enumerated().filter { $0.offset % 20 != 0 || $0.offset / 20 >= t.evalDocuments }.map(\.element)
+        } else {
+            heldDocuments = Array(documents.suffix(t.evalDocuments))
+            documents.removeLast(t.evalDocuments)
+        }
+        trainDocuments = documents
+        if config.tokenizer.type == "bpe" {
+            let trained = try BPETrainer(vocabularySize: config.tokenizer.vocabSize, specialTokens: Self.specialTokens).train(on: documents)
+            tokenizerJSON = try trained.tokenizerJSON()
+        } else {
+            tokenizerJSON = try ByteLevelVocabulary.tokenizerJSON(specialTokens: Self.specialTokens)
+        }
+        tokenizer = try BPETokenizer(data: tokenizerJSON)
+        model = Transformer(config: config.transformerConfig(vocabularySize: tokenizer.vocabularySize))
         model.parameters.initializeRandomly(seed: config.seed, standardDeviation: 0.02)
     }
 
-    let corpusSource: PretrainingCorpus.Source?
-
-    var source: PretrainingCorpus.Source {
-        if let corpusSource { return corpusSource }
-        if let path = config.corpus.path { return .file(Experiment.resolve(path, relativeTo: config.file.deletingLastPathComponent())) }
-        return .arithmetic(digits: config.corpus.digits, operators: config.corpus.operators)
-    }
-
     /// Documents → one token stream, each document followed by EOS.
-    func stream(_ documents: [String], tokenizer: CharacterTokenizer) -> [Int32] {
+    func stream(_ documents: [String]) -> [Int32] {
         var tokens: [Int32] = []
         for document in documents {
             tokens += tokenizer.encode(document).map(Int32.init)
@@ -205,25 +257,13 @@ public final class Pretraining {
     public func run() throws -> (trainLoss: Double, evalLoss: Double) {
         let fileManager = FileManager.default
         try fileManager.createDirectory(at: output, withIntermediateDirectories: true)
-        let tokenizer = CharacterTokenizer.bytes(specialTokens: Self.specialTokens)
-        let corpus = PretrainingCorpus(source)
         let t = config.training
-        var documents = try corpus.documents(count: config.corpus.documents + t.evalDocuments, seed: config.seed)
-        // Held out: the last eval_documents (a file: every 20th document, at most eval_documents).
-        var held: [String]
-        if case .file = source {
-            held = stride(from: 0, to: documents.count, by: 20).prefix(t.evalDocuments).map { documents[$0] }
-            documents = documents.enumerated().filter { $0.offset % 20 != 0 || $0.offset / 20 >= t.evalDocuments }.map(\.element)
-        } else {
-            held = Array(documents.suffix(t.evalDocuments))
-            documents.removeLast(t.evalDocuments)
-        }
-        let train = stream(documents, tokenizer: tokenizer), evaluation = stream(held, tokenizer: tokenizer)
+        let train = stream(trainDocuments), evaluation = stream(heldDocuments)
         let length = t.sequenceLength
         guard train.count > length + 1 else {
             throw ExperimentError.invalidValue(file: config.file.path, keyPath: "corpus", message: "the corpus has \(train.count) tokens, fewer than one sequence of \(length)")
         }
-        log("pretraining \(model.parameters.count) parameters on \(train.count) tokens (\(documents.count) documents), \(t.steps) steps of \(t.batchSize) × \(length) tokens")
+        log("pretraining \(model.parameters.count) parameters on \(train.count) tokens (\(trainDocuments.count) documents, \(tokenizer.vocabularySize)-token vocabulary), \(t.steps) steps of \(t.batchSize) × \(length) tokens")
 
         let optimizer = AdamW(parameterCount: model.parameters.count,
                               decayedRanges: model.parameters.slots.filter { GRPOTrainer.isDecayed($0.name) }.map { $0.offset..<($0.offset + $0.count) },
@@ -278,7 +318,7 @@ public final class Pretraining {
                 }
                 log(line)
                 try logHandle.write(contentsOf: Data(metricsRecord(fields).utf8))
-                if evalDue { try save(tokenizer: tokenizer) }
+                if evalDue { try save() }
             }
         }
         return (lastTrain, lastEval)
@@ -296,9 +336,9 @@ public final class Pretraining {
         return -logProbs.reduce(0.0) { $0 + $1.reduce(0.0) { $0 + Double($1) } } / Double(max(count, 1))
     }
 
-    func save(tokenizer: CharacterTokenizer) throws {
+    func save() throws {
         try model.save(to: output)
-        try ByteLevelVocabulary.tokenizerJSON(specialTokens: Self.specialTokens).write(to: output.appendingPathComponent("tokenizer.json"))
+        try tokenizerJSON.write(to: output.appendingPathComponent("tokenizer.json"))
         try ByteLevelVocabulary.tokenizerConfigJSON().write(to: output.appendingPathComponent("tokenizer_config.json"))
         try config.text.write(to: output.appendingPathComponent("pretrain.yaml"), atomically: true, encoding: .utf8)
         log("saved \(output.path)")

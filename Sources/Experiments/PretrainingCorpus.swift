@@ -3,14 +3,16 @@ import Tensors
 
 /// Text to pretrain a base model on: a file (documents separated by blank lines), or a generator.
 ///
-/// The `arithmetic` generator writes what a base model could have read: sums and products in many phrasings,
-/// short question–answer exchanges, and "format exercises" whose instructions name a pair of made-up tags and
-/// whose answers follow them (copying a format from an instruction, the skill a base needs to follow R1-Zero's
-/// template). It never writes `<think>` or `<answer>`: the answer format of the reward is learned by RL.
+/// The `arithmetic` generator writes what a base model could have read: sums and differences in many phrasings,
+/// short question–answer exchanges, and "format exercises" whose instructions name a pair of made-up tags
+/// (copying a format from an instruction is the skill a base needs to follow R1-Zero's template). A fraction
+/// `formatCompliance` of the exercises answer in the instructed tags; the others answer in plain prose, as
+/// text from the web often ignores the instructions it quotes. It never writes `<think>` or `<answer>`: the
+/// answer format of the reward is learned by RL.
 public struct PretrainingCorpus {
     public enum Source: Equatable, Sendable {
         case file(URL)
-        case arithmetic(digits: Int, operators: String)
+        case arithmetic(ArithmeticCorpus)
     }
 
     public let source: Source
@@ -30,31 +32,51 @@ public struct PretrainingCorpus {
                 throw ExperimentError.invalidValue(file: url.path, keyPath: "corpus", message: "the corpus file holds no text")
             }
             return documents
-        case .arithmetic(let digits, let operators):
-            var generator = ArithmeticCorpusGenerator(digits: digits, operators: Array(operators), seed: seed)
+        case .arithmetic(let options):
+            var generator = ArithmeticCorpusGenerator(options: options, seed: seed)
             return (0..<count).map { _ in generator.document() }
         }
     }
 }
 
+/// Options of the `arithmetic` corpus generator.
+public struct ArithmeticCorpus: Equatable, Sendable {
+    /// Operands have up to this many digits.
+    public var digits: Int
+    /// Some of `+ - * /`.
+    public var operators: String
+    /// The share of documents that are format exercises.
+    public var exerciseShare: Double
+    /// The share of format exercises whose answer follows the instructed tags.
+    public var formatCompliance: Double
+
+    public init(digits: Int = 2, operators: String = "+-", exerciseShare: Double = 0.5, formatCompliance: Double = 0.5) {
+        self.digits = digits
+        self.operators = operators
+        self.exerciseShare = exerciseShare
+        self.formatCompliance = formatCompliance
+    }
+}
+
 /// Documents of the `arithmetic` corpus (see `PretrainingCorpus`).
 struct ArithmeticCorpusGenerator {
-    let digits: Int
+    let options: ArithmeticCorpus
     let operators: [Character]
     var random: SeededGenerator
 
-    init(digits: Int, operators: [Character], seed: UInt64) {
-        self.digits = digits
-        self.operators = operators
+    init(options: ArithmeticCorpus, seed: UInt64) {
+        self.options = options
+        operators = Array(options.operators)
         random = SeededGenerator(seed: seed)
     }
 
     mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
     mutating func pick<T>(_ items: [T]) -> T { items[int(0...(items.count - 1))] }
+    mutating func chance(_ probability: Double) -> Bool { Double(random.next() >> 11) / Double(1 << 53) < probability }
 
     /// An expression of two numbers and its value (subtraction keeps a non-negative result; division is exact).
     mutating func fact() -> (expression: String, value: Int) {
-        let largest = Int(pow(10.0, Double(digits))) - 1
+        let largest = Int(pow(10.0, Double(options.digits))) - 1
         let op = pick(operators)
         var a = int(0...largest), b = int(0...largest)
         switch op {
@@ -75,7 +97,8 @@ struct ArithmeticCorpusGenerator {
     }
 
     mutating func document() -> String {
-        switch int(0...6) {
+        if chance(options.exerciseShare) { return formatExercise() }
+        switch int(0...3) {
         case 0:  // a list of facts
             return (0..<int(3...8)).map { _ in let f = fact(); return "\(f.expression) = \(f.value)" }.joined(separator: "\n")
         case 1:  // prose
@@ -89,26 +112,36 @@ struct ArithmeticCorpusGenerator {
             return pick(["Question: What is \(f.expression)?\nAnswer: \(f.value)",
                          "User: What is \(f.expression)?\nAssistant: \(f.expression) = \(f.value). The answer is \(f.value).",
                          "Q: \(f.expression) = ?\nA: \(f.value)"])
-        case 3, 4, 5:  // more plain facts: most of what a base model reads is not format exercises
+        default:
             let f = fact()
             return pick(["\(f.expression) = \(f.value)", "The value of \(f.expression) is \(f.value).",
                          "User: Compute \(f.expression).\nAssistant: The result is \(f.value).",
                          "Question: \(f.expression)?\nAnswer: \(f.value)"])
-        default:  // a format exercise with made-up tags, copied from its instruction
-            let first = tagName()
-            var second = tagName()
-            while second == first { second = tagName() }
-            let f = fact()
-            let instruction = pick([
-                "Reply with your working inside <\(first)> </\(first)> and the result inside <\(second)> </\(second)>.",
-                "Show the steps in <\(first)> </\(first)> tags and give the result in <\(second)> </\(second)> tags.",
-                "The working and the result are enclosed within <\(first)> </\(first)> and <\(second)> </\(second)> tags, "
-                    + "respectively, i.e., <\(first)> working here </\(first)> <\(second)> result here </\(second)>.",
-            ])
-            let (asker, replier) = pick([("Question", "Reply"), ("Q", "A"), ("Task", "Response")])
-            let working = pick(["\(f.expression) = \(f.value)", "we compute \(f.expression) which is \(f.value)",
-                                "\(f.expression) gives \(f.value)", "first \(f.expression), that is \(f.value)"])
-            return "\(instruction) \(asker): What is \(f.expression)? \(replier): <\(first)> \(working) </\(first)> <\(second)> \(f.value) </\(second)>"
         }
+    }
+
+    /// An instruction naming two made-up tags, a question, and an answer that follows the tags or ignores them.
+    mutating func formatExercise() -> String {
+        let first = tagName()
+        var second = tagName()
+        while second == first { second = tagName() }
+        let f = fact()
+        let (asker, replier) = pick([("Question", "Reply"), ("Q", "A"), ("Task", "Response"), ("User", "Assistant"), ("Student", "Teacher")])
+        let (working, result) = pick([("working", "result"), ("steps", "final value"), ("reasoning", "answer"), ("thoughts", "number")])
+        let instruction = pick([
+            "Reply with your \(working) inside <\(first)> </\(first)> and the \(result) inside <\(second)> </\(second)>.",
+            "Show the \(working) in <\(first)> </\(first)> tags and give the \(result) in <\(second)> </\(second)> tags.",
+            "The \(working) and the \(result) are enclosed within <\(first)> </\(first)> and <\(second)> </\(second)> tags, "
+                + "respectively, i.e., <\(first)> \(working) here </\(first)> <\(second)> \(result) here </\(second)>.",
+            "A conversation between \(asker) and \(replier). The \(asker.lowercased()) asks a question, and the \(replier) answers it. "
+                + "The \(working) and the \(result) are enclosed within <\(first)> </\(first)> and <\(second)> </\(second)> tags, "
+                + "respectively, i.e., <\(first)> \(working) here </\(first)> <\(second)> \(result) here </\(second)>.",
+        ])
+        let steps = pick(["\(f.expression) = \(f.value)", "we compute \(f.expression) which is \(f.value)",
+                          "\(f.expression) gives \(f.value)", "first \(f.expression), that is \(f.value)"])
+        let reply = chance(options.formatCompliance)
+            ? "<\(first)> \(steps) </\(first)> <\(second)> \(f.value) </\(second)>"
+            : pick(["\(f.expression) = \(f.value). The answer is \(f.value).", "The result is \(f.value).", "\(f.value)"])
+        return "\(instruction) \(asker): What is \(f.expression)? \(replier): \(reply)"
     }
 }

@@ -24,7 +24,7 @@ struct PretrainCommand: ParsableCommand {
             var source: PretrainingCorpus.Source?
             if let corpus {
                 if corpus == "arithmetic" {
-                    source = .arithmetic(digits: loaded.corpus.digits, operators: loaded.corpus.operators)
+                    source = .arithmetic(loaded.corpus.arithmetic)
                 } else {
                     guard FileManager.default.fileExists(atPath: corpus) else {
                         throw ValidationError("--corpus \(corpus): not a generator (arithmetic) and no such file")
@@ -32,7 +32,7 @@ struct PretrainCommand: ParsableCommand {
                     source = .file(URL(fileURLWithPath: corpus))
                 }
             }
-            let run = Pretraining(config: loaded, corpusOverride: source, output: URL(fileURLWithPath: out)) {
+            let run = try Pretraining(config: loaded, corpusOverride: source, output: URL(fileURLWithPath: out)) {
                 print($0)
                 fflush(stdout)
             }

@@ -6,7 +6,7 @@ import XCTest
 
 final class PretrainingTests: XCTestCase {
     func testTheArithmeticCorpusNeverWritesTheRewardedAnswerFormat() throws {
-        let documents = try PretrainingCorpus(.arithmetic(digits: 2, operators: "+-")).documents(count: 20_000, seed: 3)
+        let documents = try PretrainingCorpus(.arithmetic(ArithmeticCorpus(digits: 2, operators: "+-"))).documents(count: 20_000, seed: 3)
         XCTAssertEqual(documents.count, 20_000)
         for document in documents {
             XCTAssertFalse(document.contains("think>") || document.contains("answer>") || document.contains("<think") || document.contains("<answer"),
@@ -53,6 +53,30 @@ final class PretrainingTests: XCTestCase {
         XCTAssertLessThan(losses.last!, losses.first! - 0.5, "\(losses)")
     }
 
+    func testABPETokenizerIsTrainedOnTheCorpusAndShipsWithTheModel() throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("pretrain-bpe-" + UUID().uuidString)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let configFile = directory.appendingPathComponent("base.yaml")
+        try """
+        seed: 2
+        model: {hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 32}
+        training: {steps: 2, batch_size: 2, sequence_length: 32, log_every: 1, eval_documents: 10}
+        corpus: {generator: arithmetic, digits: 2, documents: 2000}
+        tokenizer: {type: bpe, vocab_size: 400}
+        """.write(to: configFile, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("base")
+        let pretraining = try Pretraining(config: PretrainConfig.load(configFile), output: output) { _ in }
+        try pretraining.run()
+        let tokenizer = try loadTokenizer(path: output.path)
+        XCTAssertGreaterThan(tokenizer.vocabularySize, 259)
+        XCTAssertLessThanOrEqual(tokenizer.vocabularySize, 400)
+        XCTAssertEqual(try Transformer.load(directory: output).config.vocabularySize, tokenizer.vocabularySize)
+        let text = "The working and the result are enclosed within <xq> </xq> tags. What is 23 + 45?"
+        XCTAssertEqual(tokenizer.decode(tokenizer.encode(text)), text)
+        XCTAssertLessThan(tokenizer.encode(text).count, text.utf8.count / 2)
+    }
+
     func testBadPretrainingConfigsNameTheKey() throws {
         let file = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("bad-pretrain-\(UUID().uuidString).yaml")
         defer { try? FileManager.default.removeItem(at: file) }
@@ -60,6 +84,10 @@ final class PretrainingTests: XCTestCase {
             ("model: {hidden_size: 30, num_attention_heads: 4}\ncorpus: {generator: arithmetic}", "model.hidden_size: expected a positive multiple of num_attention_heads (4), got 30"),
             ("training: {sequence_lenght: 64}\ncorpus: {generator: arithmetic}", "training.sequence_lenght: unknown key; did you mean `sequence_length`?"),
             ("corpus: {generator: poetry}", "corpus.generator: expected arithmetic, got \"poetry\""),
+            ("corpus: {generator: arithmetic, format_compliance: 1.5}", "corpus.format_compliance: expected a number in [0, 1], got 1.5"),
+            ("corpus: {generator: arithmetic}\ntokenizer: {type: wordpiece}", "tokenizer.type: expected byte or bpe, got \"wordpiece\""),
+            ("corpus: {generator: arithmetic}\ntokenizer: {type: bpe, vocab_size: 100}",
+             "tokenizer.vocab_size: expected at least 259 (3 special tokens + 256 bytes), got 100"),
         ] {
             try text.write(to: file, atomically: true, encoding: .utf8)
             XCTAssertThrowsError(try PretrainConfig.load(file)) { XCTAssertEqual("\($0)", "\(file.path): \(expected)") }
