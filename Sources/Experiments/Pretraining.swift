@@ -115,14 +115,19 @@ public struct PretrainConfig: Sendable {
     public struct TokenizerSpec: Codable, Equatable, Sendable {
         public var type = "byte"
         public var vocabSize = 1024
+        /// `qwen2` or `spaced_words` (see `BPETrainer.spacedWordsPattern`).
+        public var preTokenizer = "qwen2"
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case type, vocabSize = "vocab_size" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case type, vocabSize = "vocab_size", preTokenizer = "pre_tokenizer" }
         public init() {}
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self), d = TokenizerSpec()
             type = try c.decodeIfPresent(String.self, forKey: .type) ?? d.type
             vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
+            preTokenizer = try c.decodeIfPresent(String.self, forKey: .preTokenizer) ?? d.preTokenizer
         }
+
+        var pattern: String { preTokenizer == "spaced_words" ? BPETrainer.spacedWordsPattern : BPETrainer.qwen2Pattern }
     }
 
     public var file: URL
@@ -185,6 +190,8 @@ public struct PretrainConfig: Sendable {
                     "expected some of + - * /, got \"\(corpus.operators)\"")
         try require((0...1).contains(corpus.exerciseShare), "corpus.exercise_share", "expected a number in [0, 1], got \(corpus.exerciseShare)")
         try require(["byte", "bpe"].contains(tokenizer.type), "tokenizer.type", "expected byte or bpe, got \"\(tokenizer.type)\"")
+        try require(["qwen2", "spaced_words"].contains(tokenizer.preTokenizer), "tokenizer.pre_tokenizer",
+                    "expected qwen2 or spaced_words, got \"\(tokenizer.preTokenizer)\"")
         let smallest = Pretraining.specialTokens.count + 256
         try require(tokenizer.vocabSize >= smallest, "tokenizer.vocab_size",
                     "expected at least \(smallest) (\(Pretraining.specialTokens.count) special tokens + 256 bytes), got \(tokenizer.vocabSize)")
@@ -233,7 +240,8 @@ public final class Pretraining {
         }
         trainDocuments = documents
         if config.tokenizer.type == "bpe" {
-            let trained = try BPETrainer(vocabularySize: config.tokenizer.vocabSize, specialTokens: Self.specialTokens).train(on: documents)
+            let trained = try BPETrainer(vocabularySize: config.tokenizer.vocabSize, specialTokens: Self.specialTokens,
+                                         pattern: config.tokenizer.pattern).train(on: documents)
             tokenizerJSON = try trained.tokenizerJSON()
         } else {
             tokenizerJSON = try ByteLevelVocabulary.tokenizerJSON(specialTokens: Self.specialTokens)

@@ -16,14 +16,24 @@ public struct BPETrainer: Sendable {
     public let vocabularySize: Int
     public let specialTokens: [String]
     public let minimumFrequency: Int
+    /// The `Split` pre-tokenizer's regex: `qwen2Pattern` or `spacedWordsPattern`.
+    public let pattern: String
 
     /// Qwen2's pre-tokenizer pattern: contractions, words with one leading non-letter, single digits,
     /// punctuation runs, newlines and spaces.
     public static let qwen2Pattern =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
+    /// Qwen2's pattern, except that only words after a space are whole pre-tokens: letters elsewhere (after
+    /// `<`, `/`, a newline, at the start) are one pre-token each. Names inside markup such as `<think>` are
+    /// then spelled letter by letter, the same way whatever the name, so a model can copy a tag it has never
+    /// seen; with Qwen2's pattern a made-up name is cut by merges learned from other names, and a small model
+    /// learns those cuts instead of copying.
+    public static let spacedWordsPattern =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)| \p{L}+|\p{L}|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
     public init(vocabularySize: Int, specialTokens: [String] = ["<pad>", "<eos>", "<bos>"],
-                minimumFrequency: Int = 2) throws {
+                minimumFrequency: Int = 2, pattern: String = BPETrainer.qwen2Pattern) throws {
         let smallest = specialTokens.count + 256
         guard vocabularySize >= smallest else {
             throw BPETrainerError.vocabularyTooSmall(vocabularySize: vocabularySize, minimum: smallest,
@@ -43,11 +53,17 @@ public struct BPETrainer: Sendable {
         self.vocabularySize = vocabularySize
         self.specialTokens = specialTokens
         self.minimumFrequency = minimumFrequency
+        self.pattern = pattern
+        do {
+            _ = try TrainedBPE.preTokenizer(pattern: pattern)
+        } catch {
+            throw BPETrainerError.invalidPattern(pattern, reason: "\(error)")
+        }
     }
 
     public func train(on documents: [String]) -> TrainedBPE {
         var words = WordCounts()
-        words.count(documents, specialTokens: specialTokens)
+        words.count(documents, specialTokens: specialTokens, preTokenizer: try! TrainedBPE.preTokenizer(pattern: pattern))
         var merger = PairMerger(words: words.symbols, frequencies: words.frequencies)
         let forbidden = Set(specialTokens)
         while merger.tokens.count < vocabularySize - specialTokens.count {
@@ -60,7 +76,7 @@ public struct BPETrainer: Sendable {
             }
             merger.merge(best.left, best.right)
         }
-        return TrainedBPE(specialTokens: specialTokens, tokenBytes: merger.tokens,
+        return TrainedBPE(specialTokens: specialTokens, pattern: pattern, tokenBytes: merger.tokens,
                           merges: merger.merges.map { TrainedBPE.Merge(left: merger.tokens[Int($0.left)],
                                                                         right: merger.tokens[Int($0.right)]) })
     }
@@ -75,6 +91,7 @@ public struct TrainedBPE: Sendable, Equatable {
     }
 
     public let specialTokens: [String]
+    public let pattern: String
     /// The raw bytes of token `specialTokens.count + index`: the 256 bytes, then one token per merge.
     public let tokenBytes: [[UInt8]]
     /// In merge (rank) order. When two merges make the same bytes (e.g. `a`+`bc` and `ab`+`c`), the second
@@ -94,13 +111,21 @@ public struct TrainedBPE: Sendable, Equatable {
     }
 
     /// The `pre_tokenizer` of the written file, as Qwen2's `tokenizer.json` writes it.
-    static let preTokenizerJSON: [String: Any] = [
-        "type": "Sequence",
-        "pretokenizers": [
-            ["type": "Split", "pattern": ["Regex": BPETrainer.qwen2Pattern], "behavior": "Isolated", "invert": false],
-            ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
-        ],
-    ]
+    static func preTokenizerJSON(pattern: String) -> [String: Any] {
+        [
+            "type": "Sequence",
+            "pretokenizers": [
+                ["type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false],
+                ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
+            ],
+        ]
+    }
+
+    /// The file's own pre-tokenizer, parsed as the loader parses it.
+    static func preTokenizer(pattern: String) throws -> PreTokenizer {
+        let data = try JSONSerialization.data(withJSONObject: preTokenizerJSON(pattern: pattern))
+        return try PreTokenizer(json: try JSONNode.parse(data: data, file: "pre_tokenizer"))
+    }
 
     /// The tokenizer as a Hugging Face `tokenizer.json`, keys sorted, so the same training gives the same bytes.
     /// Merges are written as `["left", "right"]` pairs (`tokenizers` >= 0.20 and `BPETokenizer` read them).
@@ -109,7 +134,7 @@ public struct TrainedBPE: Sendable, Equatable {
         let json: [String: Any] = [
             "version": "1.0", "truncation": NSNull(), "padding": NSNull(),
             "added_tokens": ByteLevelVocabulary.addedTokensJSON(specialTokens), "normalizer": NSNull(),
-            "pre_tokenizer": TrainedBPE.preTokenizerJSON,
+            "pre_tokenizer": TrainedBPE.preTokenizerJSON(pattern: pattern),
             "post_processor": NSNull(),
             "decoder": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
             "model": ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
@@ -124,6 +149,7 @@ public enum BPETrainerError: Error, CustomStringConvertible, Equatable {
     case vocabularyTooSmall(vocabularySize: Int, minimum: Int, specialTokenCount: Int)
     case minimumFrequencyBelowOne(Int)
     case invalidSpecialToken(String, reason: String)
+    case invalidPattern(String, reason: String)
 
     public var description: String {
         switch self {
@@ -134,6 +160,8 @@ public enum BPETrainerError: Error, CustomStringConvertible, Equatable {
             return "BPE minimum pair frequency \(value): expected at least 1"
         case let .invalidSpecialToken(token, reason):
             return "special token \(token.debugDescription) cannot be used: \(reason)"
+        case let .invalidPattern(pattern, reason):
+            return "pre-tokenizer pattern \(pattern.debugDescription) is not a supported regex: \(reason)"
         }
     }
 }
@@ -146,18 +174,10 @@ struct WordCounts {
     private(set) var frequencies: [Int] = []
     private var index = BytesMap(capacity: 1 << 14)
 
-    mutating func count(_ documents: [String], specialTokens: [String]) {
+    mutating func count(_ documents: [String], specialTokens: [String], preTokenizer: PreTokenizer) {
         let specials = AddedTokenMatcher(specialTokens.enumerated().map { id, token in
             (Array(token.utf8), AddedToken(id: id, content: token))
         })
-        // The file's own pre-tokenizer, parsed as the loader parses it.
-        let preTokenizer: PreTokenizer
-        do {
-            let data = try JSONSerialization.data(withJSONObject: TrainedBPE.preTokenizerJSON)
-            preTokenizer = try PreTokenizer(json: try JSONNode.parse(data: data, file: "pre_tokenizer"))
-        } catch {
-            preconditionFailure("the trainer's pre-tokenizer does not parse: \(error)")
-        }
         var arena: [UInt32] = []
         var scratch = PreTokenizer.Scratch()
         var piece: [UInt8] = []

@@ -88,6 +88,8 @@ final class PretrainingTests: XCTestCase {
             ("corpus: {generator: arithmetic}\ntokenizer: {type: wordpiece}", "tokenizer.type: expected byte or bpe, got \"wordpiece\""),
             ("corpus: {generator: arithmetic}\ntokenizer: {type: bpe, vocab_size: 100}",
              "tokenizer.vocab_size: expected at least 259 (3 special tokens + 256 bytes), got 100"),
+            ("corpus: {generator: arithmetic}\ntokenizer: {type: bpe, pre_tokenizer: gpt2}",
+             "tokenizer.pre_tokenizer: expected qwen2 or spaced_words, got \"gpt2\""),
         ] {
             try text.write(to: file, atomically: true, encoding: .utf8)
             XCTAssertThrowsError(try PretrainConfig.load(file)) { XCTAssertEqual("\($0)", "\(file.path): \(expected)") }

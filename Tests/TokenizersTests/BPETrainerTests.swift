@@ -151,4 +151,26 @@ final class BPETrainerTests: XCTestCase {
             XCTAssertEqual(ours.decode(item["ids"] as! [Int]), item["decoded"] as! String)
         }
     }
+
+    func testSpacedWordsSpellNamesInMarkupLetterByLetter() throws {
+        let documents = (0..<200).map { "Reply inside <answer> </answer> and <note> </note>, then answer the question \($0)." }
+        let trained = try BPETrainer(vocabularySize: 3 + 256 + 200, pattern: BPETrainer.spacedWordsPattern).train(on: documents)
+        let tokenizer = try BPETokenizer(data: try trained.tokenizerJSON())
+        // After a space "answer" is one token; inside markup it is spelled, like any name the model never saw.
+        XCTAssertEqual(tokenizer.encode(" answer").count, 1)
+        XCTAssertEqual(tokenizer.encode("<answer>").count, 1 + 6 + 1)
+        XCTAssertEqual(tokenizer.encode("<qwhvz>").count, 1 + 5 + 1)
+        for text in ["<answer> 12 </answer>", "A\nB cd <x>y</x>", "héllo 😀"] {
+            XCTAssertEqual(tokenizer.decode(tokenizer.encode(text)), text)
+        }
+        // Qwen2's pattern merges inside the name.
+        let qwen2 = try BPETokenizer(data: try BPETrainer(vocabularySize: 3 + 256 + 200).train(on: documents).tokenizerJSON())
+        XCTAssertLessThan(qwen2.encode("<answer>").count, 8)
+    }
+
+    func testAnUnsupportedPatternThrows() {
+        XCTAssertThrowsError(try BPETrainer(vocabularySize: 300, pattern: "(unclosed")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("pre-tokenizer pattern \"(unclosed\" is not a supported regex"), "\(error)")
+        }
+    }
 }
