@@ -71,14 +71,17 @@ def main():
     import torch
     import yaml
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     torch.set_num_threads(args.threads)
     experiment = yaml.safe_load(open(args.experiment))
     training, generation = experiment.get("training", {}), experiment.get("generation", {})
     model_dir = os.path.join(os.path.dirname(os.path.abspath(args.experiment)), experiment["model"])
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    # Not AutoTokenizer: for model_type qwen2, transformers 5 builds Qwen2's own pre-tokenizer and ignores the
+    # one in tokenizer.json (our base uses `spaced_words`, docs/pretraining.md), which changes the token ids.
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=os.path.join(model_dir, "tokenizer.json"),
+                                        bos_token="<bos>", eos_token="<eos>", pad_token="<pad>")
     tokenizer.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
 
