@@ -66,6 +66,7 @@ def main():
     parser.add_argument("--run", required=True, help="our run directory (run.h5, metrics.jsonl)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, help="stop after this many steps (default: the experiment's max_steps)")
     args = parser.parse_args()
 
     import torch
@@ -80,8 +81,10 @@ def main():
     model_dir = os.path.join(os.path.dirname(os.path.abspath(args.experiment)), experiment["model"])
     # Not AutoTokenizer: for model_type qwen2, transformers 5 builds Qwen2's own pre-tokenizer and ignores the
     # one in tokenizer.json (our base uses `spaced_words`, docs/pretraining.md), which changes the token ids.
+    # Padding with <eos>: generate() pads a sequence that hit a stop string, and TRL's completion mask ends at the
+    # first <eos>, not at a stop string; padding with <pad> would train on the padding (huge KL, lengths of 64).
     tokenizer = PreTrainedTokenizerFast(tokenizer_file=os.path.join(model_dir, "tokenizer.json"),
-                                        bos_token="<bos>", eos_token="<eos>", pad_token="<pad>")
+                                        bos_token="<bos>", eos_token="<eos>", pad_token="<eos>")
     tokenizer.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
 
@@ -103,7 +106,7 @@ def main():
         per_device_train_batch_size=training.get("per_device_train_batch_size", 8),
         learning_rate=float(training.get("learning_rate", 1e-6)), beta=float(training.get("beta", 0.0)),
         epsilon_high=training.get("epsilon_high"), loss_type=training.get("loss_type", "dapo"),
-        lr_scheduler_type=training.get("lr_scheduler_type", "linear"), max_steps=training.get("max_steps", 100),
+        lr_scheduler_type=training.get("lr_scheduler_type", "linear"), max_steps=args.steps or training.get("max_steps", 100),
         max_completion_length=generation.get("max_completion_length", 512),
         temperature=float(generation.get("temperature", 1.0)),
         generation_kwargs={"stop_strings": stops} if stops else None,
@@ -124,7 +127,7 @@ def main():
     trainer.train()
     log.close()
 
-    ours = [json.loads(l) for l in open(os.path.join(args.run, "metrics.jsonl")) if '"step"' in l]
+    ours = [json.loads(l) for l in open(os.path.join(args.run, "metrics.jsonl")) if '"step"' in l][:config.max_steps]
     theirs = [json.loads(l) for l in open(os.path.join(args.out, "trl_metrics.jsonl"))]
 
     def windows(rows, key, size=10):
