@@ -111,18 +111,10 @@ extension Transformer {
     /// A prompt that appears several times (GRPO samples G completions of each) is run once; its keys,
     /// values and logits are copied to the other slots.
     func prefill(_ prompts: [[Int32]], cache: KVCache) -> Tensor {
-        var firstSlot: [[Int32]: Int] = [:]
-        var representative: [Int] = []
-        var distinct: [Int] = []
-        for (slot, prompt) in prompts.enumerated() {
-            if let first = firstSlot[prompt] {
-                representative.append(first)
-            } else {
-                firstSlot[prompt] = slot
-                representative.append(slot)
-                distinct.append(slot)
-            }
-        }
+        let groups = identicalPromptGroups(prompts)
+        let distinct = groups.map { $0[0] }
+        var representative = [Int](repeating: 0, count: prompts.count)
+        for group in groups { for slot in group { representative[slot] = group[0] } }
         let sequences = PackedSequences(lengths: distinct.map { prompts[$0].count })
         let tokens = distinct.flatMap { prompts[$0] }
         let positions = sequences.positions

@@ -265,16 +265,9 @@ extension Transformer {
     func pack(_ batch: [TokenSequence], promptSharing: PromptSharing)
         -> (sequences: PackedSequences, tokens: [Int32], scoredRows: [Int], targets: [Int32]) {
         // Runs in order of first appearance: a shared prompt with the batch indices of its completions, or one sequence.
-        var runs: [(prompt: [Int32], members: [Int])] = []
-        var runOfPrompt: [[Int32]: Int] = [:]
-        for (index, sequence) in batch.enumerated() {
-            if promptSharing != .never, !sequence.prompt.isEmpty, let run = runOfPrompt[sequence.prompt] {
-                runs[run].members.append(index)
-            } else {
-                runOfPrompt[sequence.prompt] = runs.count
-                runs.append((sequence.prompt, [index]))
-            }
-        }
+        let runs: [(prompt: [Int32], members: [Int])] = promptSharing == .never
+            ? batch.indices.map { (batch[$0].prompt, [$0]) }
+            : identicalPromptGroups(batch.map(\.prompt)).map { (batch[$0[0]].prompt, $0) }
         var layout: [(sharedPrompt: Int, completions: [Int])] = []
         var tokens: [Int32] = []
         var scoredRow = [[Int]](repeating: [], count: batch.count)
@@ -301,6 +294,21 @@ extension Transformer {
             }
         }
         return (PackedSequences(runs: layout), tokens, scoredRow.flatMap { $0 }, batch.flatMap(\.completion))
+    }
+
+    /// Indices of equal prompts, one group per distinct prompt, groups in order of first appearance.
+    func identicalPromptGroups(_ prompts: [[Int32]]) -> [[Int]] {
+        var groups: [[Int]] = []
+        var groupOfPrompt: [[Int32]: Int] = [:]
+        for (index, prompt) in prompts.enumerated() {
+            if let group = groupOfPrompt[prompt] {
+                groups[group].append(index)
+            } else {
+                groupOfPrompt[prompt] = groups.count
+                groups.append([index])
+            }
+        }
+        return groups
     }
 
     /// Whether computing a prompt once for its completions costs less than once per completion: fewer rows
