@@ -42,7 +42,12 @@ test-venv: deps
 
 test: deps test-venv
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	GRPO_PYTHON=$(TEST_PYTHON) $(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing
+	@# The failing assertions are repeated after the summary, where a log's tail shows them.
+	@log=$$(mktemp); trap 'rm -f "$$log" "$$log.status"' EXIT; \
+	{ GRPO_PYTHON=$(TEST_PYTHON) $(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing; echo $$? > "$$log.status"; } 2>&1 | tee "$$log"; \
+	status=$$(cat "$$log.status"); \
+	if [ "$$status" != 0 ]; then echo "Failing tests:"; grep -E ": error: |Fatal error|Crash" "$$log" || echo "(none named: see the log above)"; fi; \
+	exit $$status
 	@# The notebooks, executed headless on short runs made in a temporary directory (Notebooks/make_test_runs.sh).
 	@runs=$$(mktemp -d); trap 'rm -rf "$$runs"' EXIT; \
 	GRPO=$(GRPO) Notebooks/make_test_runs.sh "$$runs" && \

@@ -163,6 +163,13 @@ final class RunFile {
             throw TrajectoryError.cannotOpen(path: path, reason: HDF5.leadingSystemReason(HDF5.takeErrorDescription()))
         }
         do {
+            if writable {
+                // A writer killed between two flushes can leave the superblock's end of allocation behind data that
+                // flushed metadata points to (HDF5 also writes metadata out when its cache is full, and a compressed
+                // chunk moves when rewritten). Left so, new data would be allocated over it. SWMR writes every
+                // object before anything points to it, so all of it lies below the end of the file (`h5clear -i`).
+                try HDF5.check(H5Fincrement_filesize(id, 0), "move the end of allocation of \(path) to the end of the file")
+            }
             let metadata = try readRootAttributes(id, path: path)
             var columns: [String: Column] = [:]
             for spec in TrajectorySchema.columns {

@@ -89,20 +89,23 @@ final class TrainingRunTests: XCTestCase {
     /// the weights of an uninterrupted one.
     func testKilledRunsResumeToTheSameFinalWeights() throws {
         let binary = try grpoExecutable()
-        // Long enough (~1–2 s) that kills land in sampling, training, evaluation and checkpointing.
+        // Kills land in sampling, training, evaluation and checkpointing. Their moments are fractions of the
+        // uninterrupted run's time, so that a faster machine or a faster trainer still gets killed mid-run.
         let reference = try sandbox.experiment("uninterrupted", steps: 40, completionLength: 40, evalEvery: 10)
+        let started = Date()
         XCTAssertEqual(try runGRPO(["train", reference.path]).status, 0)
+        let uninterruptedSeconds = Date().timeIntervalSince(started)
         let url = try sandbox.experiment("killed", steps: 40, completionLength: 40, evalEvery: 10)
         let runDirectory = sandbox.directory.appendingPathComponent("runs/killed")
         var kills = 0
-        for delay in [0.3, 0.45, 0.2, 0.6, 0.35] {
+        for fraction in [0.25, 0.15, 0.3, 0.2, 0.25] {
             let process = Process()
             process.executableURL = binary
             process.arguments = ["train", url.path] + (kills == 0 && !FileManager.default.fileExists(atPath: runDirectory.appendingPathComponent("run.h5").path) ? [] : ["--resume"])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            Thread.sleep(forTimeInterval: delay)
+            Thread.sleep(forTimeInterval: fraction * uninterruptedSeconds)
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
@@ -116,6 +119,7 @@ final class TrainingRunTests: XCTestCase {
         }
         let finish = try runGRPO(["train", url.path, "--resume"])
         XCTAssertEqual(finish.status, 0, finish.standardError)
+        print(String(format: "uninterrupted run: %.2f s; %d of 5 kills landed", uninterruptedSeconds, kills))
         XCTAssertGreaterThan(kills, 0, "no kill landed: the run finished too fast for this test")
         let final = "checkpoints/step-000040"
         XCTAssertEqual(try weights(sandbox.directory.appendingPathComponent("runs/uninterrupted").appendingPathComponent(final)),

@@ -110,3 +110,58 @@ func writeRunWithoutRules(at path: String) throws -> (metadata: RunMetadata, rec
     try writer.close()
     return (metadata, record)
 }
+
+/// Rewrites the end-of-allocation address (EOA) in a run file's superblock (format version 2 or 3, 8-byte
+/// addresses), with its checksum, as a writer killed between two flushes can leave it. Returns the old EOA.
+@discardableResult
+func setStoredEndOfAllocation(of path: String, to endOfAllocation: UInt64) throws -> UInt64 {
+    let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+    defer { try? handle.close() }
+    var superblock = [UInt8](try XCTUnwrap(try handle.read(upToCount: 48)))
+    XCTAssertEqual(Array(superblock[0..<8]), [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], "HDF5 signature")
+    XCTAssertTrue([2, 3].contains(superblock[8]), "superblock version \(superblock[8])")
+    XCTAssertEqual(superblock[9], 8, "size of addresses")
+    func littleEndian(_ range: Range<Int>) -> UInt64 {
+        range.reversed().reduce(0) { $0 << 8 | UInt64(superblock[$1]) }
+    }
+    XCTAssertEqual(UInt32(littleEndian(44..<48)), jenkinsLookup3(superblock[0..<44]), "superblock checksum")
+    let old = littleEndian(28..<36)
+    for byte in 0..<8 { superblock[28 + byte] = UInt8(truncatingIfNeeded: endOfAllocation >> (8 * byte)) }
+    let checksum = jenkinsLookup3(superblock[0..<44])
+    for byte in 0..<4 { superblock[44 + byte] = UInt8(truncatingIfNeeded: checksum >> (8 * byte)) }
+    try handle.seek(toOffset: 0)
+    try handle.write(contentsOf: superblock)
+    return old
+}
+
+/// Bob Jenkins' lookup3 `hashlittle` with initial value 0: HDF5's metadata checksum.
+func jenkinsLookup3<Bytes: Collection>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+    func rotate(_ x: UInt32, _ k: UInt32) -> UInt32 { (x << k) | (x >> (32 - k)) }
+    let data = Array(bytes)
+    var a = 0xdead_beef &+ UInt32(data.count), b = a, c = a
+    func word(_ offset: Int) -> UInt32 {
+        (0..<4).reduce(0) { $0 | (offset + $1 < data.count ? UInt32(data[offset + $1]) << (8 * UInt32($1)) : 0) }
+    }
+    var offset = 0
+    while data.count - offset > 12 {
+        a &+= word(offset); b &+= word(offset + 4); c &+= word(offset + 8)
+        a &-= c; a ^= rotate(c, 4); c &+= b
+        b &-= a; b ^= rotate(a, 6); a &+= c
+        c &-= b; c ^= rotate(b, 8); b &+= a
+        a &-= c; a ^= rotate(c, 16); c &+= b
+        b &-= a; b ^= rotate(a, 19); a &+= c
+        c &-= b; c ^= rotate(b, 4); b &+= a
+        offset += 12
+    }
+    if data.count == offset { return c }
+    // The last 1–12 bytes, zero-padded (`word` reads zeros past the end).
+    a &+= word(offset); b &+= word(offset + 4); c &+= word(offset + 8)
+    c ^= b; c &-= rotate(b, 14)
+    a ^= c; a &-= rotate(c, 11)
+    b ^= a; b &-= rotate(a, 25)
+    c ^= b; c &-= rotate(b, 16)
+    a ^= c; a &-= rotate(c, 4)
+    b ^= a; b &-= rotate(a, 14)
+    c ^= b; c &-= rotate(b, 24)
+    return c
+}

@@ -247,6 +247,41 @@ final class TrajectoryStoreTests: XCTestCase {
         XCTAssertEqual(try reader.summaries()[2].tokenRows.upperBound, try totalRows(snapshot, "tokens/token_id"))
     }
 
+    /// A kill between two flushes can leave the end-of-allocation address (EOA) in the superblock behind data that
+    /// flushed metadata already points to: HDF5 writes metadata out of its cache on its own schedule too, and a
+    /// compressed chunk moves when it is rewritten. A resume must neither fail to read that data nor put new data
+    /// over it, and a reader must read the complete steps.
+    func testAKillThatLeftTheEndOfAllocationBehindTheDataLosesNothing() throws {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        let records = (0..<3).map { makeStep($0) }
+        for record in records.prefix(2) { try writer.append(record) }
+        let endAfterStep1 = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber).uint64Value
+        try writer.append(records[2])
+        try writer.appendContentsOnlyForTesting(makeStep(3))
+        let snapshot = directory + "/killed.h5"
+        try FileManager.default.copyItem(atPath: path, toPath: snapshot)
+        try writer.close()
+        XCTAssertGreaterThan(try setStoredEndOfAllocation(of: snapshot, to: endAfterStep1), endAfterStep1)
+
+        let reader = try TrajectoryReader(path: snapshot)
+        XCTAssertEqual(reader.steps, [0, 1, 2])
+        XCTAssertEqual(try reader.record(ofStep: 2), records[2])
+        reader.close()
+
+        let resumed = try TrajectoryWriter(resuming: snapshot)
+        XCTAssertEqual(resumed.lastStep, 2)
+        let continued = (3...6).map { makeStep($0, seed: 8) }
+        for record in continued { try resumed.append(record) }
+        try resumed.close()
+        let after = try TrajectoryReader(path: snapshot)
+        defer { after.close() }
+        XCTAssertEqual(after.steps, Array(0...6))
+        for record in records + continued {
+            XCTAssertEqual(try after.record(ofStep: record.metrics.step), record, "step \(record.metrics.step)")
+        }
+    }
+
     // MARK: Bad input
 
     func testMissingFileIsNamed() {
