@@ -349,11 +349,41 @@ final class Column {
         rows = Int(dims[0])
     }
 
+    /// Cuts the column back to `count` rows, before a resumed writer appends to it.
     func truncate(toRows count: Int) throws {
-        guard count != rows else { return }
+        guard kind == .string else {
+            if count != rows { try setExtent(rows: count) }
+            return
+        }
+        // A killed writer may have left on disk chunks that hold rows past the extent on disk, pointing to text in
+        // the global heap it never wrote. HDF5 reads the old value of each string it overwrites (to free its text),
+        // so writing those rows again would fail. Every chunk from the one holding row `count` on is dropped whole
+        // (shrinking first brings the chunks past the extent within it), and the complete rows among them rewritten.
+        let chunkRows = try self.chunkRows()
+        let chunkStart = count / chunkRows * chunkRows
+        let kept = try readStrings(rows: chunkStart..<count)
+        try setExtent(rows: count + Column.chunksAKilledWriterMayHaveLeft * chunkRows)
+        try setExtent(rows: chunkStart)
+        try append(strings: kept, rows: count - chunkStart)
+    }
+
+    /// One step's rows at most (a few thousand completions) lie past the extent a flush last recorded.
+    private static let chunksAKilledWriterMayHaveLeft = 256
+
+    private func setExtent(rows count: Int) throws {
         var dims: [hsize_t] = width.map { [hsize_t(count), hsize_t($0)] } ?? [hsize_t(count)]
-        try HDF5.check(H5Dset_extent(id, &dims), "truncate \(path) to \(count) rows")
+        try HDF5.check(H5Dset_extent(id, &dims), "set the extent of \(path) to \(count) rows")
         rows = count
+    }
+
+    private func chunkRows() throws -> Int {
+        let properties = try HDF5.check(id: H5Dget_create_plist(id), "properties of \(path)")
+        defer { H5Pclose(properties) }
+        var chunk = [hsize_t](repeating: 0, count: Int(rank))
+        guard H5Pget_chunk(properties, rank, &chunk) == rank, chunk[0] > 0 else {
+            throw TrajectoryError.schemaMismatch(path: path, detail: "dataset \(path) is not chunked")
+        }
+        return Int(chunk[0])
     }
 
     // MARK: Appending

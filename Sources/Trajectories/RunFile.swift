@@ -65,11 +65,13 @@ final class RunFile {
         }
         let exists = FileManager.default.fileExists(atPath: path)
         if exists, !overwrite { throw TrajectoryError.alreadyExists(path: path) }
-        // Replacing a file: lock it first (truncation keeps the inode, and with it the lock).
-        var lock: Int32 = exists ? try lockForWriting(path) : -1
         let access = try fileAccessProperties(clearStatusFlags: false)
         defer { H5Pclose(access) }
-        let id = H5Fcreate(path, chdf5_acc_trunc(), chdf5_default(), access)
+        let creation = try fileCreationProperties()
+        defer { H5Pclose(creation) }
+        // Replacing a file: lock it first (truncation keeps the inode, and with it the lock).
+        var lock: Int32 = exists ? try lockForWriting(path) : -1
+        let id = H5Fcreate(path, chdf5_acc_trunc(), creation, access)
         guard id >= 0 else {
             if lock >= 0 { closeDescriptor(lock) }
             throw TrajectoryError.cannotCreate(path: path, reason: HDF5.leadingSystemReason(HDF5.takeErrorDescription()))
@@ -168,7 +170,13 @@ final class RunFile {
                 // flushed metadata points to (HDF5 also writes metadata out when its cache is full, and a compressed
                 // chunk moves when rewritten). Left so, new data would be allocated over it. SWMR writes every
                 // object before anything points to it, so all of it lies below the end of the file (`h5clear -i`).
-                try HDF5.check(H5Fincrement_filesize(id, 0), "move the end of allocation of \(path) to the end of the file")
+                // Rounded up to a whole page: paged allocation hands out pages from the end of allocation.
+                var endOfAllocation: haddr_t = 0
+                try HDF5.check(H5Fget_eoa(id, &endOfAllocation), "end of allocation of \(path)")
+                let endOfFile = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+                let end = max(UInt64(endOfAllocation), endOfFile)
+                let pageEnd = (end + filePageSize - 1) / filePageSize * filePageSize
+                try HDF5.check(H5Fincrement_filesize(id, pageEnd - end), "move the end of allocation of \(path) to the end of the file")
             }
             let metadata = try readRootAttributes(id, path: path)
             var columns: [String: Column] = [:]
@@ -191,7 +199,9 @@ final class RunFile {
         } catch {
             H5Fclose(id)
             if lock >= 0 { closeDescriptor(lock) }
-            throw error
+            guard case let TrajectoryError.hdf5(operation, detail) = error else { throw error }
+            let damage = detail.contains("checksum") ? " (the file is damaged: part of it fails its checksum)" : ""
+            throw TrajectoryError.cannotOpen(path: path, reason: "could not \(operation): \(detail)\(damage)")
         }
     }
 
@@ -235,10 +245,32 @@ final class RunFile {
                            extraStepMetrics: try strings("extra_step_metrics"), startTime: try string("start_time"))
     }
 
+    /// A kill can stop a write at any page boundary (Linux checks for a fatal signal between pages), and HDF5 rewrites
+    /// a dataset's object header in place on every append. With paged allocation no object smaller than a page
+    /// straddles one, so a kill leaves each such object whole, old or new, never torn (a torn header fails its
+    /// checksum and takes its dataset with it).
+    static let filePageSize: UInt64 = 4096
+
+    private static func fileCreationProperties() throws -> hid_t {
+        let creation = try HDF5.check(id: H5Pcreate(chdf5_p_file_create()), "file creation properties")
+        do {
+            try HDF5.check(H5Pset_file_space_strategy(creation, H5F_FSPACE_STRATEGY_PAGE, false, 1), "paged file space")
+            try HDF5.check(H5Pset_file_space_page_size(creation, filePageSize), "file space page size")
+        } catch {
+            H5Pclose(creation)
+            throw error
+        }
+        return creation
+    }
+
     private static func fileAccessProperties(clearStatusFlags: Bool) throws -> hid_t {
         let access = try HDF5.check(id: H5Pcreate(chdf5_p_file_access()), "file access properties")
         // SWMR needs the 1.10 file format (superblock version 3); nothing newer, so HDF5 1.10 readers read it too.
         try HDF5.check(H5Pset_libver_bounds(access, chdf5_libver_v110(), chdf5_libver_v110()), "set file format bounds")
+        // A SWMR reader rereads an object that fails its checksum, in case the writer is halfway through writing it,
+        // sleeping twice as long each time: HDF5's 100 attempts would wait for ages on an object that a kill left
+        // torn. 28 attempts wait at most 2^28 ns ≈ 0.27 s, far longer than any one write takes.
+        try HDF5.check(H5Pset_metadata_read_attempts(access, 28), "metadata read attempts")
         if clearStatusFlags {
             try HDF5.check(chdf5_set_clear_status_flags(access), "clear the file's open-for-writing flags")
         }

@@ -263,6 +263,11 @@ final class TrajectoryStoreTests: XCTestCase {
         try FileManager.default.copyItem(atPath: path, toPath: snapshot)
         try writer.close()
         XCTAssertGreaterThan(try setStoredEndOfAllocation(of: snapshot, to: endAfterStep1), endAfterStep1)
+        // And a write the kill cut off in mid-page.
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: snapshot))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(repeating: 0xAB, count: 1000))
+        try handle.close()
 
         let reader = try TrajectoryReader(path: snapshot)
         XCTAssertEqual(reader.steps, [0, 1, 2])
@@ -280,6 +285,131 @@ final class TrajectoryStoreTests: XCTestCase {
         for record in records + continued {
             XCTAssertEqual(try after.record(ofStep: record.metrics.step), record, "step \(record.metrics.step)")
         }
+    }
+
+    /// A killed writer can leave on disk a chunk holding rows past the extent that the dataset's header records,
+    /// rows whose text in the global heap it had not yet written (HDF5 writes chunks, headers and heap separately).
+    /// HDF5 reads the old value of every string it overwrites, to free its text, so a resume that wrote over those
+    /// rows would fail on text that isn't there.
+    func testResumeWritesNoStringOverTextAKillLeftUnwritten() throws {
+        let path = directory + "/run.h5"
+        let writer = try TrajectoryWriter(creating: path, metadata: testMetadata)
+        let records = (0..<2).map { makeStep($0) }
+        for record in records { try writer.append(record) }
+        // Texts over 4 KiB get a global heap collection each, which stands for text the kill left unwritten.
+        var inFlight = makeStep(2)
+        let marker = "in-flight-\(UUID().uuidString)"
+        for index in inFlight.completions.indices { inFlight.completions[index].text = marker + String(repeating: "x", count: 5000) }
+        try writer.appendContentsOnlyForTesting(inFlight)
+        let snapshot = directory + "/killed.h5"
+        try FileManager.default.copyItem(atPath: path, toPath: snapshot)
+        try writer.close()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: snapshot)))
+        let signature = Array("GCOL".utf8), markerBytes = Array(marker.utf8)
+        var erased = 0
+        for offset in 0..<(bytes.count - 64) where Array(bytes[offset..<(offset + 4)]) == signature {
+            let collection = bytes[offset..<min(bytes.count, offset + 128)]
+            if collection.indices.contains(where: { Array(bytes[$0..<min(bytes.count, $0 + markerBytes.count)]) == markerBytes }) {
+                bytes.replaceSubrange(offset..<(offset + 4), with: [0, 0, 0, 0])
+                erased += 1
+            }
+        }
+        XCTAssertEqual(erased, inFlight.completions.count)
+        // The headers of the completions datasets as the last flush left them: 12 rows, not 18.
+        XCTAssertEqual(try setRecordedRows(in: &bytes, from: 18, to: 12, headers: objectHeaders(in: bytes)),
+                       TrajectorySchema.columns.filter { $0.table == "completions" }.count)
+        try Data(bytes).write(to: URL(fileURLWithPath: snapshot))
+
+        let resumed = try TrajectoryWriter(resuming: snapshot)
+        XCTAssertEqual(resumed.lastStep, 1)
+        let redone = (2...4).map { makeStep($0, seed: 4) }
+        for record in redone { try resumed.append(record) }
+        try resumed.close()
+        let reader = try TrajectoryReader(path: snapshot)
+        defer { reader.close() }
+        XCTAssertEqual(reader.steps, Array(0...4))
+        for record in records + redone {
+            XCTAssertEqual(try reader.record(ofStep: record.metrics.step), record, "step \(record.metrics.step)")
+        }
+    }
+
+    /// The object headers (chunk 0 of each, `OHDR` … checksum) of a run file: where each starts and how long it is.
+    private func objectHeaders(in path: String) throws -> [(start: Int, length: Int)] {
+        objectHeaders(in: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+    }
+
+    private func objectHeaders(in bytes: [UInt8]) -> [(start: Int, length: Int)] {
+        var headers: [(start: Int, length: Int)] = []
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            defer { offset += 1 }
+            guard bytes[offset] == 0x4f, bytes[offset + 1] == 0x48, bytes[offset + 2] == 0x44, bytes[offset + 3] == 0x52,
+                  bytes[offset + 4] == 2 else { continue }
+            let flags = bytes[offset + 5]
+            var position = offset + 6 + (flags & 0x20 != 0 ? 16 : 0) + (flags & 0x10 != 0 ? 4 : 0)
+            let sizeBytes = 1 << Int(flags & 3)
+            var chunkSize = 0
+            for byte in 0..<sizeBytes { chunkSize |= Int(bytes[position + byte]) << (8 * byte) }
+            position += sizeBytes + chunkSize + 4
+            headers.append((offset, position - offset))
+        }
+        return headers
+    }
+
+    /// Sets the row count recorded in each dataset header whose dataspace (its first message, HDF5's layout for
+    /// our datasets) has `from` rows to `to`, with the header's checksum. Returns how many headers it changed.
+    private func setRecordedRows(in bytes: inout [UInt8], from: UInt64, to: UInt64, headers: [(start: Int, length: Int)]) throws -> Int {
+        var changed = 0
+        for header in headers {
+            let flags = bytes[header.start + 5]
+            let message = header.start + 6 + (flags & 0x20 != 0 ? 16 : 0) + (flags & 0x10 != 0 ? 4 : 0) + (1 << Int(flags & 3))
+            let data = message + 4 + (flags & 0x04 != 0 ? 2 : 0)
+            // Dataspace message, version 2, simple: version, rank, flags, type, then the dimensions.
+            guard bytes[message] == 0x01, bytes[data] == 2, bytes[data + 3] == 1 else { continue }
+            let rows = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[data + 4 + $1]) << (8 * UInt64($1)) }
+            guard rows == from else { continue }
+            for byte in 0..<8 { bytes[data + 4 + byte] = UInt8(truncatingIfNeeded: to >> (8 * UInt64(byte))) }
+            let end = header.start + header.length
+            let checksum = jenkinsLookup3(bytes[header.start..<(end - 4)])
+            for byte in 0..<4 { bytes[end - 4 + byte] = UInt8(truncatingIfNeeded: checksum >> (8 * UInt32(byte))) }
+            changed += 1
+        }
+        return changed
+    }
+
+    /// A kill stops a write only between pages, and every append rewrites the headers of the datasets it grows:
+    /// a header that straddled two pages could be left half old, half new.
+    func testNoObjectHeaderStraddlesAPage() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...20)
+        let headers = try objectHeaders(in: path)
+        XCTAssertGreaterThan(headers.count, TrajectorySchema.columns.count)
+        for header in headers {
+            XCTAssertEqual(header.start / 4096, (header.start + header.length - 1) / 4096,
+                           "object header at \(header.start) of \(header.length) bytes crosses a 4 KiB page")
+        }
+    }
+
+    /// A torn object header fails its checksum: opening the file says so, at once, instead of HDF5's SWMR reader
+    /// retrying with ever longer sleeps.
+    func testADamagedObjectHeaderIsReportedWithoutWaiting() throws {
+        let path = directory + "/run.h5"
+        _ = try writeRun(at: path, steps: 0...2)
+        let header = try XCTUnwrap(try objectHeaders(in: path).last)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64(header.start + header.length - 5))
+        let byte = try XCTUnwrap(try handle.read(upToCount: 1))
+        try handle.seek(toOffset: UInt64(header.start + header.length - 5))
+        try handle.write(contentsOf: Data([byte[0] ^ 0xff]))
+        try handle.close()
+        let start = Date()
+        for open in [{ _ = try TrajectoryReader(path: path) }, { _ = try TrajectoryWriter(resuming: path) }] {
+            XCTAssertThrowsError(try open()) { error in
+                XCTAssertTrue("\(error)".hasPrefix(path + ": cannot open the run file"), "\(error)")
+                XCTAssertTrue("\(error)".contains("the file is damaged"), "\(error)")
+            }
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
     }
 
     // MARK: Bad input
