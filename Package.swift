@@ -23,7 +23,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: numeric),
+        // C kernels that need an instruction set chosen at run time (AVX-512), which Swift cannot express per function.
+        .target(name: "CKernels"),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: numeric),
         .target(name: "PolicyModel", dependencies: ["Tensors"], swiftSettings: numeric),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
@@ -47,7 +49,7 @@ let package = Package(
         .testTarget(name: "TrajectoriesTests", dependencies: ["Trajectories", "CommandLineSupport"], exclude: ["check_run_file.py"]),
         .testTarget(name: "RewardSystemTests", dependencies: ["RewardSystem", "Rewards"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: vectorISA),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"], swiftSettings: vectorISA),
         // Runs the built `grpo` executable (swift build puts it next to the test bundle).
         .target(name: "CommandLineSupport", path: "Tests/CommandLineSupport"),
         // CompareCommandTests also unit-test the chart code of the grpo executable (@testable import grpo).

@@ -16,7 +16,7 @@ public func gemm(
     beta: Float = 0,
     _ c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-    if transposeB && !transposeA && alpha == 1 && m <= 16 && k >= 64 && n >= 64 {
+    if transposeB && !transposeA && alpha == 1 && m <= SkinnyGemm.maximumRows && k >= 64 && n >= 64 {
         // Decode-shaped products (one row per sequence): see SkinnyGemm.
         SkinnyGemm.multiply(m: m, n: n, k: k, a, lda: lda, b, ldw: ldb, beta: beta, c, ldc: ldc)
         return

@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -6,8 +7,8 @@ import Glibc
 
 /// Persistent worker threads that run one task on every thread at once.
 ///
-/// Workers spin briefly after a task (the next parallel region of a forward pass usually follows
-/// within microseconds), then sleep on a condition variable, so an idle pool costs nothing. Waking a
+/// Workers spin (with `pause`) for up to 2 ms after a task, since the next parallel region of a forward
+/// pass usually follows within microseconds, then sleep on a condition variable, so an idle pool costs nothing. Waking a
 /// spinning worker takes well under a microsecond, against tens for a Dispatch or pthread wake-up —
 /// which matters for decoding, where a step is a few dozen small parallel regions.
 final class WorkerPool: @unchecked Sendable {
@@ -19,8 +20,10 @@ final class WorkerPool: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private var sleepers = 0
-    /// About 50–100 µs of spinning before a worker goes to sleep.
-    private let spinLimit = 20_000
+    /// How long a worker spins for the next task before it goes to sleep. Regions of a decode step follow each
+    /// other within microseconds to a millisecond; a worker woken through the kernel for each of them (tens of
+    /// microseconds on this VM) cost medium decoding a sixth of its speed.
+    private let spinNanoseconds: UInt64 = 2_000_000
 
     init(threads: Int) {
         threadCount = max(1, threads)
@@ -38,12 +41,14 @@ final class WorkerPool: @unchecked Sendable {
         var seen = 0
         while true {
             var spins = 0
+            var spinStart: UInt64 = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
-                if spins < spinLimit {
-                    if spins % 1_000 == 0 { sched_yield() }
-                    continue
-                }
+                grpo_spin_pause()
+                if spins % 64 != 0 { continue }
+                let now = DispatchTime.now().uptimeNanoseconds
+                if spinStart == 0 { spinStart = now }
+                if now - spinStart < spinNanoseconds { continue }
                 pthread_mutex_lock(&mutex)
                 sleepers += 1
                 while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&condition, &mutex) }
@@ -68,6 +73,7 @@ final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while pending.load(ordering: .acquiring) > 0 {
                 spins += 1
+                grpo_spin_pause()
                 if spins > 2_000 { sched_yield() }
             }
             task = nil

@@ -149,9 +149,17 @@ final class TrainingRunTests: XCTestCase {
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
-            Thread.sleep(forTimeInterval: 0.5)
+            // Signal once the first step has been reported, so the handler is installed however slowly the
+            // process started (a signal that arrives before it would simply kill the process).
+            var received = Data()
+            while !String(decoding: received, as: UTF8.self).split(separator: "\n").contains(where: { $0.hasPrefix("step ") }) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                received.append(chunk)
+            }
             kill(process.processIdentifier, signalNumber)
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            received.append(output.fileHandleForReading.readDataToEndOfFile())
+            let text = String(decoding: received, as: UTF8.self)
             process.waitUntilExit()
             XCTAssertEqual(process.terminationStatus, 0, text)
             guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("stopped after step ") }),

@@ -1,3 +1,4 @@
+import CKernels
 import XCTest
 @testable import Tensors
 
@@ -54,18 +55,28 @@ final class GemmTests: XCTestCase {
 }
 
 final class SkinnyGemmTests: XCTestCase {
+    /// Both variants (the portable AVX2 one, and AVX-512 where this CPU has it) against OpenBLAS, with row,
+    /// column and depth remainders and A, W and C inside wider matrices.
     func testSkinnyProductEqualsOpenBLASForEveryRowColumnAndDepthRemainder() {
         var generator = SeededGenerator(seed: 21)
-        for (m, n, k) in [(1, 64, 64), (2, 67, 72), (3, 128, 65), (16, 130, 256), (15, 99, 70), (16, 64, 512)] {
-            let a = (0..<m * k).map { _ in generator.nextNormal() }
-            let w = (0..<n * k).map { _ in generator.nextNormal() }
-            let start = (0..<m * n).map { _ in generator.nextNormal() }
+        let variants = SkinnyGemm.avx512Available || grpo_cpu_has_avx512() ? [false, true] : [false]
+        for (m, n, k, pad) in [(1, 64, 64, 0), (2, 67, 72, 0), (3, 128, 65, 3), (16, 130, 256, 0), (15, 99, 70, 5),
+                               (16, 64, 512, 0), (5, 7, 20, 1), (7, 66, 33, 0), (9, 4, 16, 2)] {
+            let (lda, ldw, ldc) = (k + pad, k + 2 * pad, n + pad)
+            let a = (0..<m * lda).map { _ in generator.nextNormal() }
+            let w = (0..<n * ldw).map { _ in generator.nextNormal() }
+            let start = (0..<m * ldc).map { _ in generator.nextNormal() }
             for beta: Float in [0, 1] {
-                var skinny = start, reference = start
-                SkinnyGemm.multiply(m: m, n: n, k: k, a, lda: k, w, ldw: k, beta: beta, &skinny, ldc: n)
-                serialGemm(transposeB: true, m: m, n: n, k: k, a, lda: k, w, ldb: k, beta: beta, &reference, ldc: n)
-                let worst = zip(skinny, reference).map { abs($0 - $1) }.max()!
-                XCTAssertLessThan(worst, 1e-3, "m \(m) n \(n) k \(k) beta \(beta)")
+                var reference = start
+                serialGemm(transposeB: true, m: m, n: n, k: k, a, lda: lda, w, ldb: ldw, beta: beta, &reference, ldc: ldc)
+                for useAVX512 in variants {
+                    var skinny = start
+                    SkinnyGemm.multiply(m: m, n: n, k: k, a, lda: lda, w, ldw: ldw, beta: beta, &skinny, ldc: ldc, useAVX512: useAVX512)
+                    let worst = zip(skinny, reference).map { abs($0 - $1) }.max()!
+                    XCTAssertLessThan(worst, 1e-3, "m \(m) n \(n) k \(k) beta \(beta) AVX-512 \(useAVX512)")
+                    // Padding columns of C are left alone.
+                    for row in 0..<m { for column in n..<ldc { XCTAssertEqual(skinny[row * ldc + column], start[row * ldc + column]) } }
+                }
             }
         }
     }

@@ -1,0 +1,78 @@
+// The decode-shaped product of Tensors' SkinnyGemm with 512-bit vectors, chosen at run time on CPUs that have them.
+// Swift compiles the package for one target CPU (AVX2 + FMA, so that it runs on any x86-64 of the last decade);
+// a C function can carry its own target attribute, so this file holds the AVX-512 variant.
+#include "CKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+bool grpo_cpu_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
+#define TARGET __attribute__((target("avx512f"), always_inline)) static inline
+
+TARGET void store(float value, float *c, float beta) { *c = beta == 0 ? value : value + beta * *c; }
+
+// C[rows×columns] for rows ≤ 4 rows of A and columns ≤ 4 rows of W: rows × columns accumulators of 16 lanes
+// (at most 16 of the 32 registers, plus 4 for W and one for A). Callers pass constants, so each shape is
+// compiled on its own with its loops unrolled.
+TARGET void tile(int rows, int columns, long k, const float *a, long lda, const float *w, long ldw, float beta,
+                 float *c, long ldc) {
+    __m512 sums[4][4];
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < columns; j++) sums[i][j] = _mm512_setzero_ps();
+    long p = 0;
+    for (; p + 16 <= k; p += 16) {
+        __m512 x[4];
+        for (int j = 0; j < columns; j++) x[j] = _mm512_loadu_ps(w + j * ldw + p);
+        for (int i = 0; i < rows; i++) {
+            __m512 r = _mm512_loadu_ps(a + i * lda + p);
+            for (int j = 0; j < columns; j++) sums[i][j] = _mm512_fmadd_ps(r, x[j], sums[i][j]);
+        }
+    }
+    if (p < k) {
+        __mmask16 mask = (__mmask16)((1u << (k - p)) - 1);
+        __m512 x[4];
+        for (int j = 0; j < columns; j++) x[j] = _mm512_maskz_loadu_ps(mask, w + j * ldw + p);
+        for (int i = 0; i < rows; i++) {
+            __m512 r = _mm512_maskz_loadu_ps(mask, a + i * lda + p);
+            for (int j = 0; j < columns; j++) sums[i][j] = _mm512_fmadd_ps(r, x[j], sums[i][j]);
+        }
+    }
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < columns; j++) store(_mm512_reduce_add_ps(sums[i][j]), c + i * ldc + j, beta);
+}
+
+// Every row of A against `columns` rows of W: while the 4 rows of W stay in L1, A's rows pass 4 at a time.
+TARGET void block(int columns, long m, long k, const float *a, long lda, const float *w, long ldw, float beta,
+                  float *c, long ldc) {
+    long row = 0;
+    for (; row + 4 <= m; row += 4) tile(4, columns, k, a + row * lda, lda, w, ldw, beta, c + row * ldc, ldc);
+    switch (m - row) {
+    case 3: tile(3, columns, k, a + row * lda, lda, w, ldw, beta, c + row * ldc, ldc); break;
+    case 2: tile(2, columns, k, a + row * lda, lda, w, ldw, beta, c + row * ldc, ldc); break;
+    case 1: tile(1, columns, k, a + row * lda, lda, w, ldw, beta, c + row * ldc, ldc); break;
+    default: break;
+    }
+}
+
+__attribute__((target("avx512f")))
+void grpo_skinny_gemm_avx512(long m, long start, long end, long k, const float *a, long lda, const float *w, long ldw,
+                             float beta, float *c, long ldc) {
+    long column = start;
+    for (; column + 4 <= end; column += 4) block(4, m, k, a, lda, w + column * ldw, ldw, beta, c + column, ldc);
+    for (; column < end; column++) block(1, m, k, a, lda, w + column * ldw, ldw, beta, c + column, ldc);
+}
+
+#else
+
+bool grpo_cpu_has_avx512(void) { return false; }
+
+void grpo_skinny_gemm_avx512(long m, long start, long end, long k, const float *a, long lda, const float *w, long ldw,
+                             float beta, float *c, long ldc) {
+    __builtin_trap(); // never called: grpo_cpu_has_avx512() is false here
+}
+
+#endif

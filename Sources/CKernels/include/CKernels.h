@@ -1,0 +1,14 @@
+#ifndef GRPO_CKERNELS_H
+#define GRPO_CKERNELS_H
+
+#include <stdbool.h>
+
+/// Whether this CPU (and the operating system) can run the AVX-512 kernels below.
+bool grpo_cpu_has_avx512(void);
+
+/// C[m×(end−start)] (columns start..<end of C) = A[m×k] · W[start..<end, :]ᵀ + beta · C, with AVX-512, for few rows
+/// (decoding: one row of A per sequence). Call only when `grpo_cpu_has_avx512()`.
+void grpo_skinny_gemm_avx512(long m, long start, long end, long k, const float *a, long lda, const float *w, long ldw,
+                             float beta, float *c, long ldc);
+
+#endif
