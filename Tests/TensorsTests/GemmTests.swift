@@ -46,6 +46,29 @@ final class GemmTests: XCTestCase {
         XCTAssertEqual(c, expected)
     }
 
+    /// Products big enough to be split across threads (one block per thread, block edges rounded to multiples
+    /// of 16) equal one single-threaded sgemm (to rounding: edge tiles may take other kernel paths), for both split directions and every transpose.
+    func testSplitProductsEqualOneSerialProduct() {
+        Parallel.configure(threads: 2)
+        defer { Parallel.configure(threads: nil) }
+        var generator = SeededGenerator(seed: 5)
+        for (m, n, k) in [(300, 1037, 70), (1029, 150, 64), (77, 3000, 33)] {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    let a = (0..<m * k).map { _ in generator.nextNormal() }
+                    let b = (0..<k * n).map { _ in generator.nextNormal() }
+                    let start = (0..<m * n).map { _ in generator.nextNormal() }
+                    var split = start, serial = start
+                    let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+                    gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: 1, &split, ldc: n)
+                    serialGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: 1, &serial, ldc: n)
+                    let worst = zip(split, serial).map { abs($0 - $1) }.max()!
+                    XCTAssertLessThan(worst, 1e-4, "m \(m) n \(n) k \(k) transposeA \(transposeA) transposeB \(transposeB)")
+                }
+            }
+        }
+    }
+
     func testTensorMatmul() {
         let a = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
         let b = Tensor(shape: [2, 3], values: [1, 0, 1, 0, 1, 0])
