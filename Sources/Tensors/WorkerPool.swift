@@ -1,4 +1,4 @@
-import CBLAS
+import CKernels
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -8,8 +8,8 @@ import Glibc
 /// Persistent worker threads that run one task on every thread at once.
 ///
 /// Workers spin (with `pause`) for up to 2 ms after a task, since the next parallel region of a forward
-/// pass usually follows within microseconds, then sleep on a condition variable, so an idle pool costs nothing. Waking a
-/// spinning worker takes well under a microsecond, against tens for a Dispatch or pthread wake-up —
+/// pass usually follows within microseconds, then sleep on a condition variable, so an idle pool costs
+/// nothing. Waking a spinning worker takes well under a microsecond, against tens for a Dispatch or pthread wake-up —
 /// which matters for decoding, where a step is a few dozen small parallel regions.
 final class WorkerPool: @unchecked Sendable {
     let threadCount: Int

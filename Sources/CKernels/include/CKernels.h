@@ -11,4 +11,14 @@ bool grpo_cpu_has_avx512(void);
 void grpo_skinny_gemm_avx512(long m, long start, long end, long k, const float *a, long lda, const float *w, long ldw,
                              float beta, float *c, long ldc);
 
+/// A spin-wait hint (x86 `pause`, Arm `yield`) for a worker waiting on the next parallel region: it frees the
+/// core's shared resources for the other hyperthread and saves power. Swift has no spelling for it.
+static inline void grpo_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
