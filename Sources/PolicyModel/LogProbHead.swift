@@ -5,7 +5,9 @@ import Tensors
 /// [rows × vocabulary] logits tensor never has to exist at once.
 ///
 /// Backward needs softmax(logits) again. When all rows' probabilities fit in `keptBudgetBytes` they
-/// are kept from forward; otherwise each chunk's logits are recomputed (one more GEMM per chunk).
+/// are kept from forward, and then all rows form one chunk: each product streams the [vocabulary × hidden]
+/// weight (65 MB for the medium benchmark) once instead of once per chunk. Otherwise each chunk's logits are
+/// recomputed (one more GEMM per chunk).
 struct LogProbHead {
     let vocabularySize: Int
     let hiddenSize: Int
@@ -29,8 +31,9 @@ struct LogProbHead {
         let scratch = keep ? nil : TensorStorage(count: min(rows, chunkRows) * vocabularySize, zeroed: false)
         logProbs.withUnsafeMutableBufferPointer { logProbBuffer in
             entropies.withUnsafeMutableBufferPointer { entropyBuffer in
-                for chunkStart in stride(from: 0, to: rows, by: chunkRows) {
-                    let count = min(chunkRows, rows - chunkStart)
+                let chunk = keep ? rows : chunkRows
+                for chunkStart in stride(from: 0, to: rows, by: chunk) {
+                    let count = min(chunk, rows - chunkStart)
                     let logits = kept.map { $0.pointer + chunkStart * vocabularySize } ?? scratch!.pointer
                     gemm(transposeB: true, m: count, n: vocabularySize, k: hiddenSize,
                          input + chunkStart * hiddenSize, lda: hiddenSize, weight, ldb: hiddenSize, logits, ldc: vocabularySize)
@@ -87,8 +90,9 @@ struct LogProbHead {
                   weight: UnsafePointer<Float>, temperature: Float, keptProbabilities: TensorStorage?,
                   inputGradient: UnsafeMutablePointer<Float>, weightGradient: UnsafeMutablePointer<Float>) {
         let scratch = keptProbabilities == nil ? TensorStorage(count: min(rows, chunkRows) * vocabularySize, zeroed: false) : nil
-        for chunkStart in stride(from: 0, to: rows, by: chunkRows) {
-            let count = min(chunkRows, rows - chunkStart)
+        let chunk = keptProbabilities == nil ? chunkRows : rows
+        for chunkStart in stride(from: 0, to: rows, by: chunk) {
+            let count = min(chunk, rows - chunkStart)
             let chunkInput = input + chunkStart * hiddenSize
             let probabilities: UnsafeMutablePointer<Float>
             if let kept = keptProbabilities {

@@ -1,9 +1,16 @@
 import CBLAS
+import CKernels
+import Foundation
 
-/// Row-major single-precision GEMM on OpenBLAS: C[m×n] = alpha · op(A) · op(B) + beta · C.
+/// Row-major single-precision GEMM: C[m×n] = alpha · op(A) · op(B) + beta · C.
 ///
 /// `transposeA`/`transposeB` select `op(X) = Xᵀ`. Leading dimensions are row strides, so a column
 /// block of a wider matrix (one head of a fused q/k/v projection) is passed without copying.
+///
+/// Products run on OpenBLAS's `cblas_sgemm`, except on CPUs with AVX-512 (unless `GRPO_DISABLE_AVX512` is set):
+/// there decode-shaped products go to `SkinnyGemm` and all others to our AVX-512 kernel
+/// (`Sources/CKernels/GemmAVX512.c`), which is 8–18 % faster than OpenBLAS 0.3.21's `SkylakeX` sgemm on the
+/// training shapes of docs/performance.md.
 ///
 /// Outside a parallel region, a product big enough to pay for it is split into blocks of rows (or of
 /// columns, whichever is larger), one per thread and at least 64 wide; each block is a single-threaded
@@ -67,6 +74,20 @@ func serialGemm(
         for row in 0..<m { for column in 0..<n { c[row * ldc + column] *= beta } }
         return
     }
+    if AVX512Kernels.enabled {
+        grpo_gemm_avx512(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
+    openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                 a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+}
+
+/// `cblas_sgemm` itself (k > 0): the product on CPUs without AVX-512, and the reference our kernels are tested against.
+func openBLASGemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     cblas_sgemm(CblasRowMajor,
                 transposeA ? CblasTrans : CblasNoTrans,
                 transposeB ? CblasTrans : CblasNoTrans,
@@ -85,5 +106,36 @@ extension Tensor {
         gemm(transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
              pointer, lda: shape[1], other.pointer, ldb: other.shape[1], result.pointer, ldc: n)
         return result
+    }
+}
+
+/// Whether products run our AVX-512 kernels (`CKernels`) instead of OpenBLAS's sgemm and our AVX2 decode kernel:
+/// on CPUs with AVX-512, unless the environment sets `GRPO_DISABLE_AVX512` (to compare, or to reproduce a run
+/// made on a CPU without it: the kernels sum in another order, so the last bits of results differ).
+enum AVX512Kernels {
+    static let enabled = grpo_cpu_has_avx512() && ProcessInfo.processInfo.environment["GRPO_DISABLE_AVX512"] == nil
+}
+
+/// The single-threaded matrix products `gemm` chooses between, by name, for benchmarks that compare them.
+public enum GemmKernel: String, CaseIterable, Sendable {
+    case openBLAS = "openblas"
+    case avx512 = "avx512"
+
+    /// The kernels this CPU can run (OpenBLAS everywhere; ours where there is AVX-512).
+    public static var available: [GemmKernel] { grpo_cpu_has_avx512() ? [.openBLAS, .avx512] : [.openBLAS] }
+
+    /// C[m×n] = op(A) · op(B) on the calling thread, with this kernel only.
+    public func multiply(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                         _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                         _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(m > 0 && n > 0 && k > 0, "GemmKernel.multiply needs m, n, k > 0")
+        switch self {
+        case .openBLAS:
+            openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                         a, lda: lda, b, ldb: ldb, beta: 0, c, ldc: ldc)
+        case .avx512:
+            precondition(grpo_cpu_has_avx512(), "the AVX-512 kernel needs a CPU with AVX-512")
+            grpo_gemm_avx512(transposeA, transposeB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
+        }
     }
 }

@@ -60,6 +60,18 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body(thread)` once on each of the `threadCount` threads, all at the same time (a machine-wide probe,
+    /// not a way to split work: use `parallelFor` for that). Inside a parallel region it runs inline, once.
+    public static func onEveryThread(_ body: (Int) -> Void) {
+        if pool.threadCount <= 1 || insideRegion || !regionLock.try() {
+            body(0)
+            return
+        }
+        insideRegion = true
+        defer { insideRegion = false; regionLock.unlock() }
+        pool.run(body)
+    }
+
     /// Runs `body` once for each of `count` jobs of uneven size, handing the next job to whichever
     /// thread is free. The result must not depend on which thread runs a job.
     public static func parallelForEach(_ count: Int, _ body: (Int) -> Void) {

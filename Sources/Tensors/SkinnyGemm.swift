@@ -13,7 +13,7 @@ import Foundation
 enum SkinnyGemm {
     typealias Vector = SIMD8<Float>
 
-    static let avx512Available = grpo_cpu_has_avx512() && ProcessInfo.processInfo.environment["GRPO_DISABLE_AVX512"] == nil
+    static let avx512Available = AVX512Kernels.enabled
 
     /// Up to how many rows `gemm` sends a product here rather than to OpenBLAS. With AVX-512 (4 rows of A per
     /// pass over a block of W) this kernel is faster than OpenBLAS up to GRPO's 64 sequences per step (medium

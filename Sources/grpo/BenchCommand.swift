@@ -12,6 +12,7 @@ struct BenchCommand: ParsableCommand {
             BenchTrainCommand.self,
             BenchTokenizeCommand.self,
             BenchStoreCommand.self,
+            BenchGemmCommand.self,
             BenchGRPOStepCommand.self,
         ])
 }
@@ -66,6 +67,15 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+/// The machine's FMA ceiling (all threads at once) measured before and after a benchmark, and the fraction of
+/// their mean that `achievedGflops` reached: on a shared virtual machine the ceiling itself moves, so a time
+/// alone does not say whether the code or the machine got slower.
+func ceilingFields(before: Double, after: Double, achievedGflops: Double) -> [String: Any] {
+    let ceiling = (before + after) / 2
+    return ["fma_peak_gflops_before": before, "fma_peak_gflops_after": after,
+            "fraction_of_fma_peak": ceiling > 0 ? achievedGflops / ceiling : 0]
+}
+
 func printJSON(_ object: [String: Any]) throws {
     print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
 }
@@ -89,6 +99,7 @@ struct BenchSampleCommand: ParsableCommand {
         let prompts = (0..<batch).map { _ in (0..<promptLength).map { _ in Int32(1 + generator.next() % UInt64(model.config.vocabularySize - 1)) } }
         let parameters = SamplingParameters(maxNewTokens: newTokens, temperature: 1)
         var times: [Double] = [], prefill: [Double] = []
+        let peakBefore = FMAPeak.gigaflops()
         for run in 0...runs {
             var generations: [Generation] = []
             let elapsed = try seconds { generations = try model.generate(prompts: prompts, parameters: parameters, seed: UInt64(run)) }
@@ -96,12 +107,13 @@ struct BenchSampleCommand: ParsableCommand {
             let prefillTime = try seconds { _ = try model.logits(after: prompts) }
             if run > 0 { times.append(elapsed); prefill.append(prefillTime) }
         }
+        let peakAfter = FMAPeak.gigaflops()
         let m = median(times)
         let c = model.config
         let tokens = batch * (promptLength + newTokens - 1)
         let attended = (1..<(promptLength + newTokens)).reduce(0, +)
         let flops = 2 * Double(matmulParameters(c)) * Double(tokens) + Double(batch) * attentionFlops(c, attendedKeys: attended)
-        try printJSON([
+        try printJSON(ceilingFields(before: peakBefore, after: peakAfter, achievedGflops: flops / m / 1e9).merging([
             "benchmark": "sample", "config": config.rawValue, "threads": Parallel.threadCount,
             "batch": batch, "prompt_length": promptLength, "new_tokens": newTokens, "runs": runs,
             "seconds_median": m, "seconds_min": times.min()!, "seconds_all": times,
@@ -110,7 +122,7 @@ struct BenchSampleCommand: ParsableCommand {
             "ms_per_decode_step": 1000 * (m - median(prefill)) / Double(newTokens - 1),
             "gflops_per_second": flops / m / 1e9,
             "peak_rss_mb": peakResidentMegabytes(),
-        ])
+        ]) { $1 })
     }
 }
 
@@ -136,6 +148,7 @@ struct BenchTrainCommand: ParsableCommand {
         let scored = batch * (sequenceLength - 1)
         let gradient = sequences.map { [Float](repeating: -1 / Float(scored), count: $0.completion.count) }
         var forward: [Double] = [], backward: [Double] = [], noGrad: [Double] = []
+        let peakBefore = FMAPeak.gigaflops()
         for run in 0...runs {
             model.parameters.zeroGradients()
             var pass: ForwardPass!
@@ -145,12 +158,13 @@ struct BenchTrainCommand: ParsableCommand {
             let n = try seconds { _ = try model.logProbs(of: sequences) }
             if run > 0 { forward.append(f); backward.append(b); noGrad.append(n) }
         }
+        let peakAfter = FMAPeak.gigaflops()
         let c = model.config
         let tokens = batch * sequenceLength
         let forwardFlops = 2 * Double(matmulParameters(c)) * Double(tokens)
             + Double(batch) * attentionFlops(c, attendedKeys: sequenceLength * (sequenceLength + 1) / 2)
         let total = zip(forward, backward).map { $0 + $1 }
-        try printJSON([
+        try printJSON(ceilingFields(before: peakBefore, after: peakAfter, achievedGflops: 3 * forwardFlops / median(total) / 1e9).merging([
             "benchmark": "train", "config": config.rawValue, "threads": Parallel.threadCount,
             "batch": batch, "sequence_length": sequenceLength, "runs": runs,
             "forward_s": median(forward), "backward_s": median(backward),
@@ -159,6 +173,6 @@ struct BenchTrainCommand: ParsableCommand {
             "fwd_bwd_gflops_per_s": 3 * forwardFlops / median(total) / 1e9,
             "nograd_fwd_gflops_per_s": forwardFlops / median(noGrad) / 1e9,
             "peak_rss_mb": peakResidentMegabytes(),
-        ])
+        ]) { $1 })
     }
 }

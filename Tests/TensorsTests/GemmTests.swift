@@ -92,7 +92,8 @@ final class SkinnyGemmTests: XCTestCase {
             let start = (0..<m * ldc).map { _ in generator.nextNormal() }
             for beta: Float in [0, 1] {
                 var reference = start
-                serialGemm(transposeB: true, m: m, n: n, k: k, a, lda: lda, w, ldb: ldw, beta: beta, &reference, ldc: ldc)
+                openBLASGemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a, lda: lda, w, ldb: ldw,
+                             beta: beta, &reference, ldc: ldc)
                 for useAVX512 in variants {
                     var skinny = start
                     SkinnyGemm.multiply(m: m, n: n, k: k, a, lda: lda, w, ldw: ldw, beta: beta, &skinny, ldc: ldc, useAVX512: useAVX512)
@@ -100,6 +101,46 @@ final class SkinnyGemmTests: XCTestCase {
                     XCTAssertLessThan(worst, 1e-3, "m \(m) n \(n) k \(k) beta \(beta) AVX-512 \(useAVX512)")
                     // Padding columns of C are left alone.
                     for row in 0..<m { for column in n..<ldc { XCTAssertEqual(skinny[row * ldc + column], start[row * ldc + column]) } }
+                }
+            }
+        }
+    }
+}
+
+final class AVX512GemmTests: XCTestCase {
+    /// The AVX-512 kernel against OpenBLAS for every transpose combination, with remainders of its 6 × 64 tile,
+    /// depths past one packed block (384), rows past one packed panel (3072), columns past one block of B (512),
+    /// A, B and C inside wider matrices, and several alpha and beta. beta = 0 must ignore C (NaN there).
+    func testAVX512GemmEqualsOpenBLAS() throws {
+        guard grpo_cpu_has_avx512() else { throw XCTSkip("this CPU has no AVX-512") }
+        var generator = SeededGenerator(seed: 34)
+        let shapes = [(1, 1, 1), (6, 64, 16), (7, 65, 17), (5, 63, 15), (13, 600, 385), (3100, 70, 20), (40, 1100, 800)]
+        for (m, n, k) in shapes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for (alpha, beta): (Float, Float) in [(1, 0), (0.5, 1), (-2, 0.25)] {
+                        let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 5, ldc = n + 7
+                        let a = (0..<(transposeA ? k : m) * lda).map { _ in generator.nextNormal() }
+                        let b = (0..<(transposeB ? n : k) * ldb).map { _ in generator.nextNormal() }
+                        let start = (0..<m * ldc).map { column -> Float in
+                            beta == 0 && column % ldc < n ? .nan : generator.nextNormal()
+                        }
+                        var ours = start, reference = start.map { $0.isNaN ? 0 : $0 }
+                        grpo_gemm_avx512(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, &ours, ldc)
+                        openBLASGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                                     a, lda: lda, b, ldb: ldb, beta: beta, &reference, ldc: ldc)
+                        let label = "m \(m) n \(n) k \(k) transposeA \(transposeA) transposeB \(transposeB) alpha \(alpha) beta \(beta)"
+                        var worst: Float = 0
+                        for row in 0..<m {
+                            for column in 0..<n {
+                                let index = row * ldc + column
+                                let error = abs(ours[index] - reference[index]) / (1 + abs(reference[index]))
+                                worst = error.isNaN ? .infinity : max(worst, error)
+                            }
+                            for column in n..<ldc { XCTAssertEqual(ours[row * ldc + column], start[row * ldc + column], label) }
+                        }
+                        XCTAssertLessThan(worst, 1e-4, label)
+                    }
                 }
             }
         }

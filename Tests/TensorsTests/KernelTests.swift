@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import Tensors
 
@@ -57,6 +58,40 @@ final class ParallelTests: XCTestCase {
             Parallel.parallelForEach(1000) { buffer[$0] += 1 }
         }
         XCTAssertEqual(hits, Array(repeating: 2, count: 1000))
+    }
+
+    /// Each thread runs the body once and all of them at the same time: every body waits until all have arrived,
+    /// which would time out if they ran one after another.
+    func testOnEveryThreadRunsOncePerThreadConcurrently() {
+        Parallel.configure(threads: 3)
+        defer { Parallel.configure(threads: 2) }
+        let arrived = Atomic<Int>(0)
+        var hits = [Int](repeating: 0, count: 3), sawEveryone = [Bool](repeating: false, count: 3)
+        hits.withUnsafeMutableBufferPointer { hitBuffer in
+            sawEveryone.withUnsafeMutableBufferPointer { sawBuffer in
+                Parallel.onEveryThread { thread in
+                    hitBuffer[thread] += 1
+                    arrived.add(1, ordering: .sequentiallyConsistent)
+                    let deadline = Date().addingTimeInterval(10)
+                    while arrived.load(ordering: .sequentiallyConsistent) < 3 && Date() < deadline { sched_yield() }
+                    sawBuffer[thread] = arrived.load(ordering: .sequentiallyConsistent) == 3
+                }
+            }
+        }
+        XCTAssertEqual(hits, [1, 1, 1])
+        XCTAssertEqual(sawEveryone, [true, true, true])
+    }
+
+    func testFMAPeakIsMeasuredOnEveryThread() throws {
+        #if arch(x86_64)
+        Parallel.configure(threads: 2)
+        let peak = FMAPeak.gigaflops(seconds: 0.02)
+        // Any AVX2 core does ≥ 8 GFLOP/s (16 flops per cycle at ≥ 0.5 GHz); a probe that skipped work or timed
+        // nothing would give 0, NaN or infinity.
+        XCTAssertTrue(peak.isFinite && peak > 2 * 8, "\(peak)")
+        #else
+        throw XCTSkip("the probe measures x86 FMA units")
+        #endif
     }
 
     func testNestedParallelRegionsRunInline() {

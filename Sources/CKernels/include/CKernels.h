@@ -11,6 +11,16 @@ bool grpo_cpu_has_avx512(void);
 void grpo_skinny_gemm_avx512(long m, long start, long end, long k, const float *a, long lda, const float *w, long ldw,
                              float beta, float *c, long ldc);
 
+/// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when `transposeX`, single-threaded, with AVX-512
+/// (`Sources/CKernels/GemmAVX512.c`). beta = 0 never reads C. Needs k > 0; call only when `grpo_cpu_has_avx512()`.
+void grpo_gemm_avx512(bool transposeA, bool transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                      const float *b, long ldb, float beta, float *c, long ldc);
+
+/// Single-precision GFLOP/s of this thread running only independent fused multiply-adds for `seconds`, with the
+/// widest vectors the CPU has (AVX-512, else AVX2 + FMA; 0 on CPUs with neither): the momentary ceiling of a
+/// matrix product on this core.
+double grpo_fma_peak_gflops(double seconds);
+
 /// A spin-wait hint (x86 `pause`, Arm `yield`) for a worker waiting on the next parallel region: it frees the
 /// core's shared resources for the other hyperthread and saves power. Swift has no spelling for it.
 static inline void grpo_spin_pause(void) {
