@@ -1,10 +1,10 @@
 // The general matrix product of Tensors' `gemm` with 512-bit vectors, chosen at run time on CPUs that have them.
 //
-// OpenBLAS 0.3.21's `SkylakeX` sgemm reaches 60–75 % of the AVX-512 FMA peak on the training products of a small
+// OpenBLAS 0.3.21's `SkylakeX` sgemm reaches 60–77 % of the AVX-512 FMA peak on the training products of a small
 // transformer. This one is laid out like BLIS's kernels (see docs/performance.md for the measurements):
 // - a tile of 6 rows × 64 columns of C lives in 24 of the 32 vector registers; per step of the depth it loads
-//   4 vectors of B and broadcasts 6 values of A (10 loads for 24 fused multiply-adds, where a 12 × 32 tile
-//   needs 14: measured 8–18 % faster);
+//   4 vectors of B and broadcasts 6 values of A (10 loads for 24 fused multiply-adds; a 12 × 32 tile needs 14,
+//   and only matched OpenBLAS);
 // - A is packed in panels of 6 rows (each value once, times alpha), which stay in L1 while the tile sweeps
 //   across a block of B;
 // - B is packed in blocks of KC × 512 (at most 768 KiB, in L2) cut into slivers of 64 columns.

@@ -8,9 +8,9 @@ import Foundation
 /// block of a wider matrix (one head of a fused q/k/v projection) is passed without copying.
 ///
 /// Products run on OpenBLAS's `cblas_sgemm`, except on CPUs with AVX-512 (unless `GRPO_DISABLE_AVX512` is set):
-/// there decode-shaped products go to `SkinnyGemm` and all others to our AVX-512 kernel
-/// (`Sources/CKernels/GemmAVX512.c`), which is 8–18 % faster than OpenBLAS 0.3.21's `SkylakeX` sgemm on the
-/// training shapes of docs/performance.md.
+/// there decode-shaped products go to `SkinnyGemm`, and the others wide enough to fill its tiles to our AVX-512
+/// kernel (`Sources/CKernels/GemmAVX512.c`): 2–30 % faster than OpenBLAS 0.3.21's `SkylakeX` sgemm per product of
+/// a medium training step, 10 % weighted (`grpo bench gemm`, docs/performance.md).
 ///
 /// Outside a parallel region, a product big enough to pay for it is split into blocks of rows (or of
 /// columns, whichever is larger), one per thread and at least 64 wide; each block is a single-threaded
