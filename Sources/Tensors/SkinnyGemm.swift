@@ -13,16 +13,14 @@ import Foundation
 enum SkinnyGemm {
     typealias Vector = SIMD8<Float>
 
-    static let avx512Available = AVX512Kernels.enabled
-
     /// Up to how many rows `gemm` sends a product here rather than to OpenBLAS. With AVX-512 (4 rows of A per
     /// pass over a block of W) this kernel is faster than OpenBLAS up to GRPO's 64 sequences per step (medium
     /// model, batches of 32 and 64: 1,045–1,272 against 891–1,123 tok/s); the AVX2 kernel was measured up to 16.
-    static let maximumRows = avx512Available ? 64 : 16
+    static let maximumRows = AVX512Kernels.enabled ? 64 : 16
 
     static func multiply(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
                          _ w: UnsafePointer<Float>, ldw: Int, beta: Float,
-                         _ c: UnsafeMutablePointer<Float>, ldc: Int, useAVX512: Bool = avx512Available) {
+                         _ c: UnsafeMutablePointer<Float>, ldc: Int, useAVX512: Bool = AVX512Kernels.enabled) {
         let blocks = (n + 3) / 4
         Parallel.parallelFor(blocks, minimumChunk: 8) { range in
             if useAVX512 {
