@@ -160,9 +160,11 @@ TARGET static void packB(int transposed, long depth, long columns, const float *
     }
 }
 
-// One tile: C = A panel · B sliver + beta · C.
+// One tile: C = alpha · A rows · B sliver + beta · C, with A's value (r, p) at a[r · rowStride + p · stepStride]:
+// a packed panel (1, 6) or 6 rows of a row-major A read in place (lda, 1).
 // beta == 0 never reads C (it may hold anything, NaN included).
-TARGET static inline void tile(long depth, const float *a, const float *b, float beta, float *c, long ldc) {
+TARGET static inline __attribute__((always_inline)) void tile(long depth, const float *a, long rowStride, long stepStride,
+                                                              const float *b, float alpha, float beta, float *c, long ldc) {
     __m512 sums[TILE_ROWS][TILE_VECTORS];
 #pragma clang loop unroll(full)
     for (int r = 0; r < TILE_ROWS; r++) {
@@ -178,12 +180,19 @@ TARGET static inline void tile(long depth, const float *a, const float *b, float
         _mm_prefetch((const char *)(b + PREFETCH_STEPS * TILE_COLUMNS), _MM_HINT_T0);
 #pragma clang loop unroll(full)
         for (int r = 0; r < TILE_ROWS; r++) {
-            __m512 y = _mm512_set1_ps(a[r]);
+            __m512 y = _mm512_set1_ps(a[r * rowStride]);
 #pragma clang loop unroll(full)
             for (int v = 0; v < TILE_VECTORS; v++) sums[r][v] = _mm512_fmadd_ps(y, x[v], sums[r][v]);
         }
-        a += TILE_ROWS;
+        a += stepStride;
         b += TILE_COLUMNS;
+    }
+    if (alpha != 1) {
+        __m512 scale = _mm512_set1_ps(alpha);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < TILE_ROWS; r++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < TILE_VECTORS; v++) sums[r][v] = _mm512_mul_ps(scale, sums[r][v]);
     }
     if (beta == 0) {
 #pragma clang loop unroll(full)
@@ -200,16 +209,29 @@ TARGET static inline void tile(long depth, const float *a, const float *b, float
     }
 }
 
+TARGET static void packedTile(long depth, const float *panel, const float *b, float beta, float *c, long ldc) {
+    tile(depth, panel, 1, TILE_ROWS, b, 1, beta, c, ldc);
+}
+
+TARGET static void rowsTile(long depth, const float *a, long lda, const float *b, float alpha, float beta, float *c,
+                            long ldc) {
+    tile(depth, a, lda, 1, b, alpha, beta, c, ldc);
+}
+
 // A tile at the bottom or right edge of C: computed whole into a scratch tile, then its `rows × columns`
 // corner merged into C.
 TARGET static void edgeTile(long rows, long columns, long depth, const float *a, const float *b, float beta,
                             float *c, long ldc) {
     float scratch[TILE_ROWS * TILE_COLUMNS] __attribute__((aligned(64)));
-    tile(depth, a, b, 0, scratch, TILE_COLUMNS);
+    packedTile(depth, a, b, 0, scratch, TILE_COLUMNS);
+    __m512 scale = _mm512_set1_ps(beta);
     for (long r = 0; r < rows; r++)
-        for (long j = 0; j < columns; j++) {
-            float *target = c + r * ldc + j;
-            *target = beta == 0 ? scratch[r * TILE_COLUMNS + j] : scratch[r * TILE_COLUMNS + j] + beta * *target;
+        for (int v = 0; v < TILE_VECTORS && 16 * v < columns; v++) {
+            __mmask16 lanes = firstLanes(columns - 16 * v);
+            float *target = c + r * ldc + 16 * v;
+            __m512 product = _mm512_load_ps(scratch + r * TILE_COLUMNS + 16 * v);
+            if (beta != 0) product = _mm512_fmadd_ps(scale, _mm512_maskz_loadu_ps(lanes, target), product);
+            _mm512_mask_storeu_ps(target, lanes, product);
         }
 }
 
@@ -217,33 +239,49 @@ TARGET void grpo_gemm_avx512(bool transposeA, bool transposeB, long m, long n, l
                              const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
     long depthBlocks = (k + MAX_DEPTH - 1) / MAX_DEPTH;
     long blockDepth = ((k + depthBlocks - 1) / depthBlocks + 7) & ~7L;
-    long panelRows = m < PANEL_ROWS ? m : PANEL_ROWS;
+    // A row-major op(A) is read in place, one panel of 6 rows at a time; only its last, partial panel is packed.
+    int inPlaceA = !transposeA;
+    // In place, pa holds the last partial panel and, after it, the panel of a right-edge tile.
+    long panelRows = inPlaceA ? 2 * TILE_ROWS : (m < PANEL_ROWS ? m : PANEL_ROWS);
     long blockColumns = n < BLOCK_COLUMNS ? n : BLOCK_COLUMNS;
     PackingBuffers *buffers = threadBuffers();
     float *pa = reserve(&buffers->a, &buffers->aCapacity,
                         (size_t)((panelRows + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS) * blockDepth);
     float *pb = reserve(&buffers->b, &buffers->bCapacity,
                         (size_t)((blockColumns + TILE_COLUMNS - 1) / TILE_COLUMNS * TILE_COLUMNS) * blockDepth);
-    for (long row0 = 0; row0 < m; row0 += PANEL_ROWS) {
-        long rows = m - row0 < PANEL_ROWS ? m - row0 : PANEL_ROWS;
+    long rowStep = inPlaceA ? m : PANEL_ROWS;
+    for (long row0 = 0; row0 < m; row0 += rowStep) {
+        long rows = m - row0 < rowStep ? m - row0 : rowStep;
         for (long p0 = 0; p0 < k; p0 += blockDepth) {
             long depth = k - p0 < blockDepth ? k - p0 : blockDepth;
             float blockBeta = p0 == 0 ? beta : 1;
-            packA(transposeA, rows, depth, alpha, transposeA ? a + p0 * lda + row0 : a + row0 * lda + p0, lda, pa);
+            long fullRows = rows / TILE_ROWS * TILE_ROWS;
+            if (!inPlaceA)
+                packA(transposeA, rows, depth, alpha, a + p0 * lda + row0, lda, pa);
+            else if (fullRows < rows)
+                packA(0, rows - fullRows, depth, alpha, a + (row0 + fullRows) * lda + p0, lda, pa);
             for (long column0 = 0; column0 < n; column0 += BLOCK_COLUMNS) {
                 long columns = n - column0 < BLOCK_COLUMNS ? n - column0 : BLOCK_COLUMNS;
                 packB(transposeB, depth, columns, transposeB ? b + column0 * ldb + p0 : b + p0 * ldb + column0, ldb, pb);
                 for (long r = 0; r < rows; r += TILE_ROWS) {
-                    const float *panel = pa + r * depth;
                     long tileRows = rows - r < TILE_ROWS ? rows - r : TILE_ROWS;
+                    const float *panel = inPlaceA ? pa : pa + r * depth;
+                    const float *aRows = a + (row0 + r) * lda + p0;
                     float *cRow = c + (row0 + r) * ldc + column0;
                     for (long j = 0; j < columns; j += TILE_COLUMNS) {
                         long tileColumns = columns - j < TILE_COLUMNS ? columns - j : TILE_COLUMNS;
                         const float *sliver = pb + j * depth;
-                        if (tileRows == TILE_ROWS && tileColumns == TILE_COLUMNS)
-                            tile(depth, panel, sliver, blockBeta, cRow + j, ldc);
-                        else
+                        if (tileRows == TILE_ROWS && tileColumns == TILE_COLUMNS) {
+                            if (inPlaceA) rowsTile(depth, aRows, lda, sliver, alpha, blockBeta, cRow + j, ldc);
+                            else packedTile(depth, panel, sliver, blockBeta, cRow + j, ldc);
+                        } else if (tileRows == TILE_ROWS && inPlaceA) {
+                            // A right-edge tile of full rows: pack this panel for the edge kernel.
+                            float *edgePanel = pa + TILE_ROWS * depth;
+                            packA(0, TILE_ROWS, depth, alpha, aRows, lda, edgePanel);
+                            edgeTile(tileRows, tileColumns, depth, edgePanel, sliver, blockBeta, cRow + j, ldc);
+                        } else {
                             edgeTile(tileRows, tileColumns, depth, panel, sliver, blockBeta, cRow + j, ldc);
+                        }
                     }
                 }
             }

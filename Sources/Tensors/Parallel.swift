@@ -75,19 +75,25 @@ public enum Parallel {
     /// Runs `body` once for each of `count` jobs of uneven size, handing the next job to whichever
     /// thread is free. The result must not depend on which thread runs a job.
     public static func parallelForEach(_ count: Int, _ body: (Int) -> Void) {
+        parallelForEach(count) { job, _ in body(job) }
+    }
+
+    /// `parallelForEach` that also tells each job which thread (0..<threadCount) runs it, so that jobs can
+    /// reuse that thread's scratch memory: no two jobs with the same thread index run at once.
+    public static func parallelForEach(_ count: Int, _ body: (_ job: Int, _ thread: Int) -> Void) {
         guard count > 0 else { return }
         if pool.threadCount <= 1 || count == 1 || insideRegion || !regionLock.try() {
-            for index in 0..<count { body(index) }
+            for index in 0..<count { body(index, 0) }
             return
         }
         insideRegion = true
         defer { insideRegion = false; regionLock.unlock() }
         let nextJob = Atomic<Int>(0)
-        pool.run { _ in
+        pool.run { thread in
             while true {
                 let job = nextJob.wrappingAdd(1, ordering: .relaxed).oldValue
                 if job >= count { break }
-                body(job)
+                body(job, thread)
             }
         }
     }

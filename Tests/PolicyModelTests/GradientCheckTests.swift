@@ -98,6 +98,53 @@ final class GradientCheckTests: XCTestCase {
         assertGradientsAgree(gradient, numeric, "d q|k|v")
     }
 
+    /// Runs longer than two of attention's causal row blocks, one of them a shared prompt with two completions:
+    /// forward equals attention written out row by row, backward equals finite differences.
+    func testAttentionOverSeveralCausalBlocksMatchesDirectAttentionAndFiniteDifferences() {
+        let config = TransformerConfig(vocabularySize: 4, hiddenSize: 8, intermediateSize: 4, layerCount: 1, headCount: 4,
+                                       keyValueHeadCount: 2, headDimension: 4)
+        let block = Attention.causalBlockRows
+        let sequences = PackedSequences(runs: [(sharedPrompt: 0, completions: [2 * block + 22]), (sharedPrompt: 0, completions: [3]),
+                                               (sharedPrompt: block - 5, completions: [block + 1, 30])])
+        let t = sequences.tokenCount, width = config.qkvWidth, d = config.headDimension
+        var qkv = randomArray(t * width)
+        let coefficients = randomArray(t * config.queryWidth)
+        func forward(_ qkv: [Float]) -> [Float] {
+            var out = [Float](repeating: 0, count: t * config.queryWidth)
+            qkv.withUnsafeBufferPointer { Attention.forward(qkv: $0.baseAddress!, sequences: sequences, config: config, output: &out) }
+            return out
+        }
+        // Row i of a run sees column j ≤ i, except that a completion row sees only the prompt and its own completion.
+        var direct = [Float](repeating: 0, count: t * config.queryWidth)
+        for run in 0..<sequences.starts.count {
+            let start = sequences.starts[run], visibility = sequences.visibility(of: run)
+            for head in 0..<config.headCount {
+                let group = head / (config.headCount / config.keyValueHeadCount)
+                for i in 0..<sequences.lengths[run] {
+                    let ownStart = visibility.ownStart(i)
+                    let seen = (0...i).filter { ownStart == 0 || $0 < visibility.sharedPrompt || $0 >= ownStart }
+                    let scores = seen.map { j in
+                        (0..<d).reduce(Float(0)) { sum, c in
+                            sum + qkv[(start + i) * width + head * d + c] * qkv[(start + j) * width + config.queryWidth + group * d + c]
+                        } / Float(d).squareRoot()
+                    }
+                    let top = scores.max()!, weights = scores.map { exp($0 - top) }, total = weights.reduce(0, +)
+                    for c in 0..<d {
+                        direct[(start + i) * config.queryWidth + head * d + c] = zip(seen, weights).reduce(Float(0)) { sum, pair in
+                            sum + pair.1 / total * qkv[(start + pair.0) * width + config.queryWidth + config.keyValueWidth + group * d + c]
+                        }
+                    }
+                }
+            }
+        }
+        for (index, (a, b)) in zip(forward(qkv), direct).enumerated() { XCTAssertEqual(a, b, accuracy: 1e-5, "output \(index)") }
+        var gradient = [Float](repeating: 0, count: t * width)
+        Attention.backward(outputGradient: coefficients, qkv: qkv, sequences: sequences, config: config, qkvGradient: &gradient)
+        let checked = Array(stride(from: 0, to: qkv.count, by: 11))
+        let numeric = numericGradient(&qkv, indices: checked) { weightedSum(forward($0), coefficients) }
+        assertGradientsAgree(checked.map { gradient[$0] }, numeric, "d q|k|v")
+    }
+
     func testLogProbHeadBackwardMatchesFiniteDifferencesWithKeptAndRecomputedProbabilities() {
         let rows = 5, hidden = 6, vocabulary = 13
         let head = LogProbHead(vocabularySize: vocabulary, hiddenSize: hidden)
