@@ -5,9 +5,10 @@
 // - a tile of 6 rows × 64 columns of C lives in 24 of the 32 vector registers; per step of the depth it loads
 //   4 vectors of B and broadcasts 6 values of A (10 loads for 24 fused multiply-adds; a 12 × 32 tile needs 14,
 //   and only matched OpenBLAS);
-// - A is packed in panels of 6 rows (each value once, times alpha), which stay in L1 while the tile sweeps
-//   across a block of B;
-// - B is packed in blocks of KC × 512 (at most 768 KiB, in L2) cut into slivers of 64 columns.
+// - a row-major op(A) (NN, NT) is read in place, 6 rows at a time, which stay in L1 while the tile sweeps across
+//   a block of B; a transposed one (TN, TT) is packed in panels of 6 rows (each value once, times alpha);
+// - B is packed in blocks of KC × 256 (at most 512 KiB, in L2) cut into slivers of 64 columns. KC goes up to 512
+//   so that products of depth 512 write C once: for the 2544 × 32000 logits, a second pass over C cost 4 %.
 // Packing transposes 16 × 16 blocks in registers, so NN, NT, TN and TT all run the same kernel.
 #include "CKernels.h"
 
@@ -20,9 +21,9 @@ enum {
     TILE_ROWS = 6,       // rows of C per tile: values of the A panel, broadcast
     TILE_VECTORS = 4,    // 16-lane vectors per row of the tile
     TILE_COLUMNS = 64,   // columns of C per tile: the width of a B sliver
-    BLOCK_COLUMNS = 512, // columns of op(B) packed at a time
-    PANEL_ROWS = 3072,   // rows of op(A) packed at a time (≤ 4.5 MiB, from L3)
-    MAX_DEPTH = 384,     // KC: the depth of one packed block
+    BLOCK_COLUMNS = 256, // columns of op(B) packed at a time
+    PANEL_ROWS = 3072,   // rows of a transposed op(A) packed at a time (≤ 6 MiB, from L3)
+    MAX_DEPTH = 512,     // KC: the depth of one packed block
     PREFETCH_STEPS = 8,  // how far ahead in the B sliver the kernel prefetches
 };
 
