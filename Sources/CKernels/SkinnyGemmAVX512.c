@@ -15,6 +15,32 @@ bool grpo_cpu_has_avx512(void) {
 
 TARGET void store(float value, float *c, float beta) { *c = beta == 0 ? value : value + beta * *c; }
 
+// Lanes (x0 + x1, x2 + x3, y0 + y1, y2 + y3) of the 128-bit lanes x0..x3 of x and y0..y3 of y.
+TARGET __m512 addLanePairs(__m512 x, __m512 y) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x88), _mm512_shuffle_f32x4(x, y, 0xDD));
+}
+
+// The 16 sums of a 4 × 4 tile reduced together: pairs, then quadruples within each 128-bit lane, then across
+// lanes, so that lane i of the result holds row i's 4 sums (45 shuffles and adds instead of 16 separate reductions).
+TARGET void storeSums4x4(__m512 sums[4][4], float beta, float *c, long ldc) {
+    __m512 pairs[8], quads[4];
+    for (int t = 0; t < 8; t++) {
+        __m512 x = sums[(2 * t) / 4][(2 * t) % 4], y = sums[(2 * t + 1) / 4][(2 * t + 1) % 4];
+        pairs[t] = _mm512_add_ps(_mm512_unpacklo_ps(x, y), _mm512_unpackhi_ps(x, y));
+    }
+    for (int t = 0; t < 4; t++)
+        quads[t] = _mm512_add_ps(_mm512_shuffle_ps(pairs[2 * t], pairs[2 * t + 1], 0x44),
+                                 _mm512_shuffle_ps(pairs[2 * t], pairs[2 * t + 1], 0xEE));
+    __m512 low = addLanePairs(quads[0], quads[1]), high = addLanePairs(quads[2], quads[3]);
+    __m512 all = addLanePairs(low, high);
+    __m128 rows[4] = {_mm512_extractf32x4_ps(all, 0), _mm512_extractf32x4_ps(all, 1), _mm512_extractf32x4_ps(all, 2),
+                      _mm512_extractf32x4_ps(all, 3)};
+    for (int i = 0; i < 4; i++) {
+        if (beta != 0) rows[i] = _mm_add_ps(rows[i], _mm_mul_ps(_mm_set1_ps(beta), _mm_loadu_ps(c + i * ldc)));
+        _mm_storeu_ps(c + i * ldc, rows[i]);
+    }
+}
+
 // C[rows×columns] for rows ≤ 4 rows of A and columns ≤ 4 rows of W: rows × columns accumulators of 16 lanes
 // (at most 16 of the 32 registers, plus 4 for W and one for A). Callers pass constants, so each shape is
 // compiled on its own with its loops unrolled. When `next` is not null, the tile also prefetches the 4 rows of W
@@ -44,6 +70,10 @@ TARGET void tile(int rows, int columns, long k, const float *a, long lda, const 
             __m512 r = _mm512_maskz_loadu_ps(mask, a + i * lda + p);
             for (int j = 0; j < columns; j++) sums[i][j] = _mm512_fmadd_ps(r, x[j], sums[i][j]);
         }
+    }
+    if (rows == 4 && columns == 4) {
+        storeSums4x4(sums, beta, c, ldc);
+        return;
     }
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < columns; j++) store(_mm512_reduce_add_ps(sums[i][j]), c + i * ldc + j, beta);
