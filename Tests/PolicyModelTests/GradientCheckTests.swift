@@ -80,40 +80,42 @@ final class GradientCheckTests: XCTestCase {
         for (a, b) in zip(rotated, x) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 
-    func testAttentionBackwardMatchesFiniteDifferencesOverRaggedSequences() {
-        let config = TransformerConfig(vocabularySize: 4, hiddenSize: 8, intermediateSize: 4, layerCount: 1, headCount: 4,
-                                       keyValueHeadCount: 2, headDimension: 4)
-        let sequences = PackedSequences(lengths: [3, 1, 5])
-        let t = sequences.tokenCount, width = config.qkvWidth
-        var qkv = randomArray(t * width)
-        let coefficients = randomArray(t * config.queryWidth)
-        func forward(_ qkv: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: t * config.queryWidth)
-            qkv.withUnsafeBufferPointer { Attention.forward(qkv: $0.baseAddress!, sequences: sequences, config: config, output: &out) }
-            return out
+    let attentionConfig = TransformerConfig(vocabularySize: 4, hiddenSize: 8, intermediateSize: 4, layerCount: 1, headCount: 4,
+                                            keyValueHeadCount: 2, headDimension: 4)
+
+    func attentionOutput(_ qkv: [Float], _ sequences: PackedSequences) -> [Float] {
+        var output = [Float](repeating: 0, count: sequences.tokenCount * attentionConfig.queryWidth)
+        qkv.withUnsafeBufferPointer {
+            Attention.forward(qkv: $0.baseAddress!, sequences: sequences, config: attentionConfig, output: &output)
         }
-        var gradient = [Float](repeating: 0, count: t * width)
-        Attention.backward(outputGradient: coefficients, qkv: qkv, sequences: sequences, config: config, qkvGradient: &gradient)
-        let numeric = numericGradient(&qkv, indices: Array(0..<qkv.count)) { weightedSum(forward($0), coefficients) }
-        assertGradientsAgree(gradient, numeric, "d q|k|v")
+        return output
+    }
+
+    /// Attention's backward at the entries `checked` of q|k|v against central differences of a weighted output sum.
+    func assertAttentionBackwardMatchesFiniteDifferences(_ qkv: [Float], _ sequences: PackedSequences, checked: [Int]) {
+        var qkv = qkv
+        let coefficients = randomArray(sequences.tokenCount * attentionConfig.queryWidth)
+        var gradient = [Float](repeating: 0, count: qkv.count)
+        Attention.backward(outputGradient: coefficients, qkv: qkv, sequences: sequences, config: attentionConfig,
+                           qkvGradient: &gradient)
+        let numeric = numericGradient(&qkv, indices: checked) { weightedSum(attentionOutput($0, sequences), coefficients) }
+        assertGradientsAgree(checked.map { gradient[$0] }, numeric, "d q|k|v")
+    }
+
+    func testAttentionBackwardMatchesFiniteDifferencesOverRaggedSequences() {
+        let sequences = PackedSequences(lengths: [3, 1, 5])
+        let qkv = randomArray(sequences.tokenCount * attentionConfig.qkvWidth)
+        assertAttentionBackwardMatchesFiniteDifferences(qkv, sequences, checked: Array(0..<qkv.count))
     }
 
     /// Runs longer than two of attention's causal row blocks, one of them a shared prompt with two completions:
     /// forward equals attention written out row by row, backward equals finite differences.
     func testAttentionOverSeveralCausalBlocksMatchesDirectAttentionAndFiniteDifferences() {
-        let config = TransformerConfig(vocabularySize: 4, hiddenSize: 8, intermediateSize: 4, layerCount: 1, headCount: 4,
-                                       keyValueHeadCount: 2, headDimension: 4)
-        let block = Attention.causalBlockRows
+        let config = attentionConfig, block = Attention.causalBlockRows
         let sequences = PackedSequences(runs: [(sharedPrompt: 0, completions: [2 * block + 22]), (sharedPrompt: 0, completions: [3]),
                                                (sharedPrompt: block - 5, completions: [block + 1, 30])])
         let t = sequences.tokenCount, width = config.qkvWidth, d = config.headDimension
-        var qkv = randomArray(t * width)
-        let coefficients = randomArray(t * config.queryWidth)
-        func forward(_ qkv: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: t * config.queryWidth)
-            qkv.withUnsafeBufferPointer { Attention.forward(qkv: $0.baseAddress!, sequences: sequences, config: config, output: &out) }
-            return out
-        }
+        let qkv = randomArray(t * width)
         // Row i of a run sees column j ≤ i, except that a completion row sees only the prompt and its own completion.
         var direct = [Float](repeating: 0, count: t * config.queryWidth)
         for run in 0..<sequences.starts.count {
@@ -137,12 +139,10 @@ final class GradientCheckTests: XCTestCase {
                 }
             }
         }
-        for (index, (a, b)) in zip(forward(qkv), direct).enumerated() { XCTAssertEqual(a, b, accuracy: 1e-5, "output \(index)") }
-        var gradient = [Float](repeating: 0, count: t * width)
-        Attention.backward(outputGradient: coefficients, qkv: qkv, sequences: sequences, config: config, qkvGradient: &gradient)
-        let checked = Array(stride(from: 0, to: qkv.count, by: 11))
-        let numeric = numericGradient(&qkv, indices: checked) { weightedSum(forward($0), coefficients) }
-        assertGradientsAgree(checked.map { gradient[$0] }, numeric, "d q|k|v")
+        for (index, (a, b)) in zip(attentionOutput(qkv, sequences), direct).enumerated() {
+            XCTAssertEqual(a, b, accuracy: 1e-5, "output \(index)")
+        }
+        assertAttentionBackwardMatchesFiniteDifferences(qkv, sequences, checked: Array(stride(from: 0, to: qkv.count, by: 11)))
     }
 
     func testLogProbHeadBackwardMatchesFiniteDifferencesWithKeptAndRecomputedProbabilities() {
