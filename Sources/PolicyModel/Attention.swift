@@ -185,13 +185,13 @@ enum Attention {
         if total > visible { (scores + visible).update(repeating: 0, count: total - visible) }
     }
 
-    /// Overwrites `qkvGradient` [tokens, q|k|v] with the gradient of the attention output.
+    /// Overwrites `qkvGradient` [tokens, q|k|v] with the gradient of the attention output (every entry: each job
+    /// writes its group's dK, dV and its query heads' dQ).
     static func backward(outputGradient: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
                          sequences: PackedSequences, config: TransformerConfig, qkvGradient: UnsafeMutablePointer<Float>) {
         let heads = config.headCount, kvHeads = config.keyValueHeadCount, groupSize = heads / kvHeads
         let d = config.headDimension, width = config.qkvWidth, outputWidth = config.queryWidth
         let scale = 1 / Float(d).squareRoot()
-        qkvGradient.update(repeating: 0, count: sequences.tokenCount * width)
         let longest = sequences.lengths.max() ?? 0
         let threadScratch = ThreadScratch(floatsPerThread: 2 * longest * longest + 7 * longest * d)
         defer { threadScratch.deallocate() }

@@ -10,7 +10,8 @@ import Foundation
 /// Products run on OpenBLAS's `cblas_sgemm`, except on CPUs with AVX-512 (unless `GRPO_DISABLE_AVX512` is set):
 /// there decode-shaped products go to `SkinnyGemm`, and the others wide enough to fill its tiles to our AVX-512
 /// kernel (`Sources/CKernels/GemmAVX512.c`): 2–30 % faster than OpenBLAS 0.3.21's `SkylakeX` sgemm per product of
-/// a medium training step, 10 % weighted (`grpo bench gemm`, docs/performance.md).
+/// a medium training step on an Ice Lake-SP (10 % weighted), 1–9 % than its `Cooperlake` one on a Zen 4, where the
+/// whole two-thread training step is 3 % faster (`grpo bench gemm`, docs/performance.md).
 ///
 /// Outside a parallel region, a product big enough to pay for it is split into blocks of rows (or of
 /// columns, whichever is larger), one per thread and at least 64 wide; each block is a single-threaded
