@@ -35,9 +35,13 @@ enum SkinnyGemm {
                     }
                     continue
                 }
+                // The first pair of rows prefetches the next block of W (see `tile2x4`).
+                var next: UnsafePointer<Float>? = column + 8 <= n ? w + (column + 4) * ldw : nil
                 var row = 0
                 while row + 2 <= m {
-                    tile2x4(k: k, a + row * lda, lda: lda, w + column * ldw, ldw: ldw, beta: beta, c + row * ldc + column, ldc: ldc)
+                    tile2x4(k: k, a + row * lda, lda: lda, w + column * ldw, ldw: ldw, beta: beta, c + row * ldc + column, ldc: ldc,
+                            prefetching: next)
+                    next = nil
                     row += 2
                 }
                 while row < m {
@@ -64,14 +68,19 @@ enum SkinnyGemm {
     }
 
     @inline(__always)
+    /// With `next`, also brings the 4 rows of W there into L2, a cache line of each per 16 values: each W row is a
+    /// stream of only k floats, too short for the hardware prefetchers (as in the AVX-512 kernel).
     static func tile2x4(k: Int, _ a: UnsafePointer<Float>, lda: Int, _ w: UnsafePointer<Float>, ldw: Int,
-                        beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+                        beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int, prefetching next: UnsafePointer<Float>?) {
         let a0 = a, a1 = a + lda
         let w0 = w, w1 = w + ldw, w2 = w + 2 * ldw, w3 = w + 3 * ldw
         var c00 = Vector(), c01 = Vector(), c02 = Vector(), c03 = Vector()
         var c10 = Vector(), c11 = Vector(), c12 = Vector(), c13 = Vector()
         var p = 0
         while p + 8 <= k {
+            if let next, p & 15 == 0 {
+                for row in 0..<4 { grpo_prefetch_l2(next + row * ldw + p) }
+            }
             let x0 = load(w0 + p), x1 = load(w1 + p), x2 = load(w2 + p), x3 = load(w3 + p)
             let r0 = load(a0 + p)
             c00 = c00.addingProduct(r0, x0); c01 = c01.addingProduct(r0, x1)
