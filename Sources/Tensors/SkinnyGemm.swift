@@ -67,9 +67,9 @@ enum SkinnyGemm {
         return total
     }
 
-    @inline(__always)
     /// With `next`, also brings the 4 rows of W there into L2, a cache line of each per 16 values: each W row is a
     /// stream of only k floats, too short for the hardware prefetchers (as in the AVX-512 kernel).
+    @inline(__always)
     static func tile2x4(k: Int, _ a: UnsafePointer<Float>, lda: Int, _ w: UnsafePointer<Float>, ldw: Int,
                         beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int, prefetching next: UnsafePointer<Float>?) {
         let a0 = a, a1 = a + lda
