@@ -113,7 +113,7 @@ enum Attention {
             let sequence = job / heads, head = job % heads
             let length = sequences.lengths[sequence], start = sequences.starts[sequence]
             guard length > 0 else { return }
-            let group = head / groupSize
+            let group = head / groupSize, visibility = sequences.visibility(of: sequence)
             let p = scratch.memory(thread), q = p + length * length, k = q + length * d, v = k + length * d
             copyRows(qkv + start * width + head * d, stride: width, rows: length, width: d, into: q)
             copyRows(qkv + start * width + config.queryWidth + group * d, stride: width, rows: length, width: d, into: k)
@@ -122,7 +122,7 @@ enum Attention {
             for r0 in causalBlocks(length) {
                 let r1 = min(length, r0 + causalBlockRows)
                 probabilities(rows: r0..<r1, q: q, k: k, rowStride: d, length: length, headDimension: d, scale: scale,
-                              visibility: sequences.visibility(of: sequence), into: p)
+                              visibility: visibility, into: p)
                 gemm(m: r1 - r0, n: d, k: r1, p + r0 * length, lda: length, v, ldb: d,
                      output + (start + r0) * outputWidth + head * d, ldc: outputWidth)
             }
@@ -201,6 +201,7 @@ enum Attention {
             let length = sequences.lengths[sequence], start = sequences.starts[sequence]
             guard length > 0 else { return }
             let scratch = threadScratch.memory(thread), p = scratch + length * length
+            let visibility = sequences.visibility(of: sequence)
             let k = p + length * length, v = k + length * d, q = v + length * d, dO = q + length * d
             let dQ = dO + length * d, dK = dQ + length * d, dV = dK + length * d
             copyRows(qkv + start * width + config.queryWidth + group * d, stride: width, rows: length, width: d, into: k)
@@ -213,7 +214,7 @@ enum Attention {
                 for r0 in causalBlocks(length) {
                     let r1 = min(length, r0 + causalBlockRows), rows = r1 - r0
                     probabilities(rows: r0..<r1, q: q, k: k, rowStride: d, length: length, headDimension: d, scale: scale,
-                                  visibility: sequences.visibility(of: sequence), into: p)
+                                  visibility: visibility, into: p)
                     // dP = dO·vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) / √d
                     let dS = scratch + r0 * length, block = p + r0 * length
                     gemm(transposeB: true, m: rows, n: r1, k: d, dO + r0 * d, lda: d, v, ldb: d, dS, ldc: length)

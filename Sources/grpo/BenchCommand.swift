@@ -113,14 +113,15 @@ struct BenchSampleCommand: ParsableCommand {
         let tokens = batch * (promptLength + newTokens - 1)
         let attended = (1..<(promptLength + newTokens)).reduce(0, +)
         let flops = 2 * Double(matmulParameters(c)) * Double(tokens) + Double(batch) * attentionFlops(c, attendedKeys: attended)
-        try printJSON(ceilingFields(before: peakBefore, after: peakAfter, achievedGflops: flops / m / 1e9).merging([
+        let gflops = flops / m / 1e9
+        try printJSON(ceilingFields(before: peakBefore, after: peakAfter, achievedGflops: gflops).merging([
             "benchmark": "sample", "config": config.rawValue, "threads": Parallel.threadCount,
             "batch": batch, "prompt_length": promptLength, "new_tokens": newTokens, "runs": runs,
             "seconds_median": m, "seconds_min": times.min()!, "seconds_all": times,
             "new_tokens_per_second": Double(batch * newTokens) / m,
             "prefill_seconds_median": median(prefill),
             "ms_per_decode_step": 1000 * (m - median(prefill)) / Double(newTokens - 1),
-            "gflops_per_second": flops / m / 1e9,
+            "gflops_per_second": gflops,
             "peak_rss_mb": peakResidentMegabytes(),
         ]) { $1 })
     }
@@ -164,13 +165,14 @@ struct BenchTrainCommand: ParsableCommand {
         let forwardFlops = 2 * Double(matmulParameters(c)) * Double(tokens)
             + Double(batch) * attentionFlops(c, attendedKeys: sequenceLength * (sequenceLength + 1) / 2)
         let total = zip(forward, backward).map { $0 + $1 }
-        try printJSON(ceilingFields(before: peakBefore, after: peakAfter, achievedGflops: 3 * forwardFlops / median(total) / 1e9).merging([
+        let trainingGflops = 3 * forwardFlops / median(total) / 1e9
+        try printJSON(ceilingFields(before: peakBefore, after: peakAfter, achievedGflops: trainingGflops).merging([
             "benchmark": "train", "config": config.rawValue, "threads": Parallel.threadCount,
             "batch": batch, "sequence_length": sequenceLength, "runs": runs,
             "forward_s": median(forward), "backward_s": median(backward),
             "fwd_plus_bwd_s": median(total), "fwd_plus_bwd_s_min": total.min()!, "fwd_plus_bwd_s_all": total,
             "nograd_forward_s": median(noGrad),
-            "fwd_bwd_gflops_per_s": 3 * forwardFlops / median(total) / 1e9,
+            "fwd_bwd_gflops_per_s": trainingGflops,
             "nograd_fwd_gflops_per_s": forwardFlops / median(noGrad) / 1e9,
             "peak_rss_mb": peakResidentMegabytes(),
         ]) { $1 })
