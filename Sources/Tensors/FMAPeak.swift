@@ -7,8 +7,8 @@ public enum FMAPeak {
     /// Summed GFLOP/s of all `Parallel.threadCount` threads probing at once for `seconds`, the best of `rounds`
     /// such probes; 0 when the CPU has no FMA.
     ///
-    /// Now and then one probe reads about half of what the next one reads (117 against 215–230 GFLOP/s on two
-    /// Zen 4 vCPUs): one such dip made a benchmark report 103 % of its ceiling, so the best of a few probes is taken.
+    /// Now and then one probe reads far less than the next (139 or 172 against 225–232 GFLOP/s on two Zen 4 vCPUs),
+    /// and one such dip made a benchmark report 103 % of its ceiling, so the best of a few probes is taken.
     public static func gigaflops(seconds: Double = 0.1, rounds: Int = 3) -> Double {
         var best = 0.0
         for _ in 0..<max(1, rounds) {

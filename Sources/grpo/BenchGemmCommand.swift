@@ -76,7 +76,7 @@ struct BenchGemmCommand: ParsableCommand {
         for kernel in kernels {
             let gflops = totalFlops / weightedSeconds[kernel]! / 1e9
             summary["\(kernel.rawValue)_gflops_median"] = gflops
-            summary["\(kernel.rawValue)_fraction_of_fma_peak"] = gflops / ((coreBefore + coreAfter) / 2)
+            summary["\(kernel.rawValue)_fraction_of_fma_peak"] = gflops / max(coreBefore, coreAfter)
         }
         try printJSON(summary)
     }
