@@ -236,6 +236,34 @@ TARGET static void edgeTile(long rows, long columns, long depth, const float *a,
         }
 }
 
+// The tiles of C[rows × columns] over one depth block, from B packed in slivers `sliverFloats` apart. A is either
+// read in place (`inPlaceA`: rows of `a`, `lda` apart; `pa` then holds the last, partial panel packed, and
+// `edgePanel` has room for one more) or packed whole in `pa`.
+TARGET static void sweepTiles(long rows, long columns, long depth, float alpha, int inPlaceA, const float *a, long lda,
+                              const float *pa, float *edgePanel, const float *pb, long sliverFloats, float beta,
+                              float *c, long ldc) {
+    for (long r = 0; r < rows; r += TILE_ROWS) {
+        long tileRows = rows - r < TILE_ROWS ? rows - r : TILE_ROWS;
+        const float *panel = inPlaceA ? pa : pa + r * depth;
+        const float *aRows = a + r * lda;
+        float *cRow = c + r * ldc;
+        for (long j = 0; j < columns; j += TILE_COLUMNS) {
+            long tileColumns = columns - j < TILE_COLUMNS ? columns - j : TILE_COLUMNS;
+            const float *sliver = pb + j / TILE_COLUMNS * sliverFloats;
+            if (tileRows == TILE_ROWS && tileColumns == TILE_COLUMNS) {
+                if (inPlaceA) rowsTile(depth, aRows, lda, sliver, alpha, beta, cRow + j, ldc);
+                else packedTile(depth, panel, sliver, beta, cRow + j, ldc);
+            } else if (tileRows == TILE_ROWS && inPlaceA) {
+                // A right-edge tile of full rows: pack this panel for the edge kernel.
+                packA(0, TILE_ROWS, depth, alpha, aRows, lda, edgePanel);
+                edgeTile(tileRows, tileColumns, depth, edgePanel, sliver, beta, cRow + j, ldc);
+            } else {
+                edgeTile(tileRows, tileColumns, depth, panel, sliver, beta, cRow + j, ldc);
+            }
+        }
+    }
+}
+
 TARGET void grpo_gemm_avx512(bool transposeA, bool transposeB, long m, long n, long k, float alpha,
                              const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
     long depthBlocks = (k + MAX_DEPTH - 1) / MAX_DEPTH;
@@ -264,37 +292,44 @@ TARGET void grpo_gemm_avx512(bool transposeA, bool transposeB, long m, long n, l
             for (long column0 = 0; column0 < n; column0 += BLOCK_COLUMNS) {
                 long columns = n - column0 < BLOCK_COLUMNS ? n - column0 : BLOCK_COLUMNS;
                 packB(transposeB, depth, columns, transposeB ? b + column0 * ldb + p0 : b + p0 * ldb + column0, ldb, pb);
-                for (long r = 0; r < rows; r += TILE_ROWS) {
-                    long tileRows = rows - r < TILE_ROWS ? rows - r : TILE_ROWS;
-                    const float *panel = inPlaceA ? pa : pa + r * depth;
-                    const float *aRows = a + (row0 + r) * lda + p0;
-                    float *cRow = c + (row0 + r) * ldc + column0;
-                    for (long j = 0; j < columns; j += TILE_COLUMNS) {
-                        long tileColumns = columns - j < TILE_COLUMNS ? columns - j : TILE_COLUMNS;
-                        const float *sliver = pb + j * depth;
-                        if (tileRows == TILE_ROWS && tileColumns == TILE_COLUMNS) {
-                            if (inPlaceA) rowsTile(depth, aRows, lda, sliver, alpha, blockBeta, cRow + j, ldc);
-                            else packedTile(depth, panel, sliver, blockBeta, cRow + j, ldc);
-                        } else if (tileRows == TILE_ROWS && inPlaceA) {
-                            // A right-edge tile of full rows: pack this panel for the edge kernel.
-                            float *edgePanel = pa + TILE_ROWS * depth;
-                            packA(0, TILE_ROWS, depth, alpha, aRows, lda, edgePanel);
-                            edgeTile(tileRows, tileColumns, depth, edgePanel, sliver, blockBeta, cRow + j, ldc);
-                        } else {
-                            edgeTile(tileRows, tileColumns, depth, panel, sliver, blockBeta, cRow + j, ldc);
-                        }
-                    }
-                }
+                sweepTiles(rows, columns, depth, alpha, inPlaceA, a + row0 * lda + p0, lda, pa, pa + TILE_ROWS * depth, pb,
+                           depth * TILE_COLUMNS, blockBeta, c + row0 * ldc + column0, ldc);
             }
         }
     }
 }
 
+long grpo_gemm_avx512_packed_b_floats(long depth, long columns) {
+    return (columns + TILE_COLUMNS - 1) / TILE_COLUMNS * TILE_COLUMNS * depth;
+}
+
+TARGET void grpo_gemm_avx512_pack_b(bool transposeB, long depth, long columns, const float *b, long ldb, float *packed) {
+    packB(transposeB, depth, columns, b, ldb, packed);
+}
+
+TARGET void grpo_gemm_avx512_with_packed_b(long m, long n, long k, float alpha, const float *a, long lda,
+                                           const float *packed, long packedDepth, float beta, float *c, long ldc) {
+    PackingBuffers *buffers = threadBuffers();
+    float *pa = reserve(&buffers->a, &buffers->aCapacity, (size_t)(2 * TILE_ROWS * k));
+    long fullRows = m / TILE_ROWS * TILE_ROWS;
+    if (fullRows < m) packA(0, m - fullRows, k, alpha, a + fullRows * lda, lda, pa);
+    sweepTiles(m, n, k, alpha, 1, a, lda, pa, pa + TILE_ROWS * k, packed, packedDepth * TILE_COLUMNS, beta, c, ldc);
+}
+
 #else
 
+// Never called: grpo_cpu_has_avx512() is false here.
 void grpo_gemm_avx512(bool transposeA, bool transposeB, long m, long n, long k, float alpha, const float *a, long lda,
                       const float *b, long ldb, float beta, float *c, long ldc) {
-    __builtin_trap(); // never called: grpo_cpu_has_avx512() is false here
+    __builtin_trap();
+}
+long grpo_gemm_avx512_packed_b_floats(long depth, long columns) { __builtin_trap(); }
+void grpo_gemm_avx512_pack_b(bool transposeB, long depth, long columns, const float *b, long ldb, float *packed) {
+    __builtin_trap();
+}
+void grpo_gemm_avx512_with_packed_b(long m, long n, long k, float alpha, const float *a, long lda, const float *packed,
+                                    long packedDepth, float beta, float *c, long ldc) {
+    __builtin_trap();
 }
 
 #endif

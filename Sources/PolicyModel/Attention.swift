@@ -83,48 +83,71 @@ enum Attention {
     static let causalBlockRows = 64
 
     /// One block of floats per pool thread, allocated once per call: a fresh [L, L] allocation per job is, above
-    /// malloc's mmap threshold, a page fault per 4 KiB every time.
+    /// malloc's mmap threshold, a page fault per 4 KiB every time. Blocks and the regions `carve` cuts from them start
+    /// on 64-byte boundaries (packed operands need them).
     struct ThreadScratch {
         let base: UnsafeMutablePointer<Float>
         let floatsPerThread: Int
 
-        init(floatsPerThread: Int) {
-            self.floatsPerThread = floatsPerThread
-            base = .allocate(capacity: max(1, floatsPerThread * Parallel.threadCount))
+        /// Room for regions of `sizes` floats in every thread's block.
+        init(regionSizes sizes: [Int]) {
+            floatsPerThread = sizes.reduce(0) { $0 + Self.aligned($1) }
+            base = UnsafeMutableRawPointer.allocate(byteCount: max(1, floatsPerThread * Parallel.threadCount) * 4, alignment: 64)
+                .bindMemory(to: Float.self, capacity: max(1, floatsPerThread * Parallel.threadCount))
         }
 
-        func memory(_ thread: Int) -> UnsafeMutablePointer<Float> { base + thread * floatsPerThread }
+        static func aligned(_ floats: Int) -> Int { (floats + 15) / 16 * 16 }
+
+        /// Thread `thread`'s regions, of the sizes given (at most those `init` made room for), in order.
+        func carve(_ thread: Int, _ sizes: [Int]) -> [UnsafeMutablePointer<Float>] {
+            var cursor = base + thread * floatsPerThread
+            return sizes.map { size in
+                defer { cursor += Self.aligned(size) }
+                return cursor
+            }
+        }
+
         func deallocate() { base.deallocate() }
     }
 
     /// The row blocks [r0, r1) of a run of `length` rows.
     static func causalBlocks(_ length: Int) -> StrideTo<Int> { stride(from: 0, to: length, by: causalBlockRows) }
 
-    /// softmax(q·kᵀ/√d + causal mask)·v for every sequence and head.
+    /// softmax(q·kᵀ/√d + causal mask)·v for every sequence and head. One job per sequence and key/value head: its
+    /// keys and values are copied and packed once for every query head of the group and every block of rows.
     static func forward(qkv: UnsafePointer<Float>, sequences: PackedSequences, config: TransformerConfig,
                         output: UnsafeMutablePointer<Float>) {
-        let heads = config.headCount, groupSize = config.headCount / config.keyValueHeadCount
+        let kvHeads = config.keyValueHeadCount, groupSize = config.headCount / kvHeads
         let d = config.headDimension, width = config.qkvWidth, outputWidth = config.queryWidth
         let scale = 1 / Float(d).squareRoot()
-        let longest = sequences.lengths.max() ?? 0
-        let scratch = ThreadScratch(floatsPerThread: longest * longest + 3 * longest * d)
+        func regionSizes(_ length: Int) -> [Int] {
+            [length * length, length * d, length * d, length * d,
+             PackedOperand.packedFloats(rows: length, columns: d, transposed: true),
+             PackedOperand.packedFloats(rows: length, columns: d, transposed: false)]
+        }
+        let scratch = ThreadScratch(regionSizes: regionSizes(sequences.lengths.max() ?? 0))
         defer { scratch.deallocate() }
-        Parallel.parallelForEach(sequences.lengths.count * heads) { job, thread in
-            let sequence = job / heads, head = job % heads
+        Parallel.parallelForEach(sequences.lengths.count * kvHeads) { job, thread in
+            let sequence = job / kvHeads, group = job % kvHeads
             let length = sequences.lengths[sequence], start = sequences.starts[sequence]
             guard length > 0 else { return }
-            let group = head / groupSize, visibility = sequences.visibility(of: sequence)
-            let p = scratch.memory(thread), q = p + length * length, k = q + length * d, v = k + length * d
-            copyRows(qkv + start * width + head * d, stride: width, rows: length, width: d, into: q)
+            let visibility = sequences.visibility(of: sequence)
+            let regions = scratch.carve(thread, regionSizes(length))
+            let p = regions[0], q = regions[1], k = regions[2], v = regions[3]
             copyRows(qkv + start * width + config.queryWidth + group * d, stride: width, rows: length, width: d, into: k)
             copyRows(qkv + start * width + config.queryWidth + config.keyValueWidth + group * d, stride: width, rows: length,
                      width: d, into: v)
-            for r0 in causalBlocks(length) {
-                let r1 = min(length, r0 + causalBlockRows)
-                probabilities(rows: r0..<r1, q: q, k: k, rowStride: d, length: length, headDimension: d, scale: scale,
-                              visibility: visibility, into: p)
-                gemm(m: r1 - r0, n: d, k: r1, p + r0 * length, lda: length, v, ldb: d,
-                     output + (start + r0) * outputWidth + head * d, ldc: outputWidth)
+            let keys = PackedOperand(k, rows: length, columns: d, ldb: d, transposed: true, buffer: regions[4])
+            let values = PackedOperand(v, rows: length, columns: d, ldb: d, transposed: false, buffer: regions[5])
+            for head in group * groupSize..<(group + 1) * groupSize {
+                copyRows(qkv + start * width + head * d, stride: width, rows: length, width: d, into: q)
+                for r0 in causalBlocks(length) {
+                    let r1 = min(length, r0 + causalBlockRows)
+                    probabilities(rows: r0..<r1, q: q, keys: keys, length: length, headDimension: d, scale: scale,
+                                  visibility: visibility, into: p)
+                    values.multiply(m: r1 - r0, n: d, k: r1, p + r0 * length, lda: length,
+                                    output + (start + r0) * outputWidth + head * d, ldc: outputWidth)
+                }
             }
         }
     }
@@ -146,14 +169,13 @@ enum Attention {
 
     /// Rows `rows` of P = causal softmax(q·kᵀ · scale) for one head of one run, [length, length], each over
     /// the columns [0, rows.upperBound) (the later ones are not written). In a branched run a completion row's
-    /// other-completion columns are 0, like its future ones.
+    /// other-completion columns are 0, like its future ones. `q` holds the run's rows contiguously; `keys` is kᵀ.
     @inline(__always)
-    static func probabilities(rows: Range<Int>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, rowStride: Int,
-                              length: Int, headDimension d: Int, scale: Float, visibility: RunVisibility,
-                              into p: UnsafeMutablePointer<Float>) {
+    static func probabilities(rows: Range<Int>, q: UnsafePointer<Float>, keys: PackedOperand, length: Int,
+                              headDimension d: Int, scale: Float, visibility: RunVisibility, into p: UnsafeMutablePointer<Float>) {
         let columns = rows.upperBound
-        gemm(transposeB: true, m: rows.count, n: columns, k: d, alpha: scale, q + rows.lowerBound * rowStride, lda: rowStride,
-             k, ldb: rowStride, p + rows.lowerBound * length, ldc: length)
+        keys.multiply(m: rows.count, n: columns, k: d, alpha: scale, q + rows.lowerBound * d, lda: d,
+                      p + rows.lowerBound * length, ldc: length)
         for row in rows {
             let ownStart = visibility.ownStart(row)
             if ownStart == 0 {
@@ -192,41 +214,52 @@ enum Attention {
         let heads = config.headCount, kvHeads = config.keyValueHeadCount, groupSize = heads / kvHeads
         let d = config.headDimension, width = config.qkvWidth, outputWidth = config.queryWidth
         let scale = 1 / Float(d).squareRoot()
-        let longest = sequences.lengths.max() ?? 0
-        let threadScratch = ThreadScratch(floatsPerThread: 2 * longest * longest + 7 * longest * d)
+        func regionSizes(_ length: Int) -> [Int] {
+            [length * length, length * length, length * d, length * d, length * d, length * d, length * d, length * d,
+             length * d,
+             PackedOperand.packedFloats(rows: length, columns: d, transposed: true),
+             PackedOperand.packedFloats(rows: length, columns: d, transposed: true),
+             PackedOperand.packedFloats(rows: length, columns: d, transposed: false)]
+        }
+        let threadScratch = ThreadScratch(regionSizes: regionSizes(sequences.lengths.max() ?? 0))
         defer { threadScratch.deallocate() }
         // One job per (sequence, kv head): the query heads of a group add into the same dK, dV.
         Parallel.parallelForEach(sequences.lengths.count * kvHeads) { job, thread in
             let sequence = job / kvHeads, group = job % kvHeads
             let length = sequences.lengths[sequence], start = sequences.starts[sequence]
             guard length > 0 else { return }
-            let scratch = threadScratch.memory(thread), p = scratch + length * length
             let visibility = sequences.visibility(of: sequence)
-            let k = p + length * length, v = k + length * d, q = v + length * d, dO = q + length * d
-            let dQ = dO + length * d, dK = dQ + length * d, dV = dK + length * d
+            let regions = threadScratch.carve(thread, regionSizes(length))
+            let scores = regions[0], p = regions[1], k = regions[2], v = regions[3], q = regions[4], dO = regions[5]
+            let dQ = regions[6], dK = regions[7], dV = regions[8]
             copyRows(qkv + start * width + config.queryWidth + group * d, stride: width, rows: length, width: d, into: k)
             copyRows(qkv + start * width + config.queryWidth + config.keyValueWidth + group * d, stride: width, rows: length,
                      width: d, into: v)
-            dK.update(repeating: 0, count: 2 * length * d)
+            // kᵀ for the scores, vᵀ for dP = dO·vᵀ, k for dQ = dS·k.
+            let keysTransposed = PackedOperand(k, rows: length, columns: d, ldb: d, transposed: true, buffer: regions[9])
+            let valuesTransposed = PackedOperand(v, rows: length, columns: d, ldb: d, transposed: true, buffer: regions[10])
+            let keys = PackedOperand(k, rows: length, columns: d, ldb: d, transposed: false, buffer: regions[11])
+            dK.update(repeating: 0, count: length * d)
+            dV.update(repeating: 0, count: length * d)
             for head in group * groupSize..<(group + 1) * groupSize {
                 copyRows(qkv + start * width + head * d, stride: width, rows: length, width: d, into: q)
                 copyRows(outputGradient + start * outputWidth + head * d, stride: outputWidth, rows: length, width: d, into: dO)
                 for r0 in causalBlocks(length) {
                     let r1 = min(length, r0 + causalBlockRows), rows = r1 - r0
-                    probabilities(rows: r0..<r1, q: q, k: k, rowStride: d, length: length, headDimension: d, scale: scale,
+                    probabilities(rows: r0..<r1, q: q, keys: keysTransposed, length: length, headDimension: d, scale: scale,
                                   visibility: visibility, into: p)
                     // dP = dO·vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) / √d
-                    let dS = scratch + r0 * length, block = p + r0 * length
-                    gemm(transposeB: true, m: rows, n: r1, k: d, dO + r0 * d, lda: d, v, ldb: d, dS, ldc: length)
+                    let dS = scores + r0 * length, block = p + r0 * length
+                    valuesTransposed.multiply(m: rows, n: r1, k: d, dO + r0 * d, lda: d, dS, ldc: length)
                     for row in r0..<r1 {
-                        let dSRow = scratch + row * length, probability = p + row * length
+                        let dSRow = scores + row * length, probability = p + row * length
                         // Masked columns of a branched run have P = 0, so they get dS = 0 here too.
                         let visible = row + 1
                         let rowDot = Kernels.dot(dSRow, probability, visible)
                         for column in 0..<visible { dSRow[column] = probability[column] * (dSRow[column] - rowDot) * scale }
                         if r1 > visible { (dSRow + visible).update(repeating: 0, count: r1 - visible) }
                     }
-                    gemm(m: rows, n: d, k: r1, dS, lda: length, k, ldb: d, dQ + r0 * d, ldc: d)
+                    keys.multiply(m: rows, n: d, k: r1, dS, lda: length, dQ + r0 * d, ldc: d)
                     gemm(transposeA: true, m: r1, n: d, k: rows, dS, lda: length, q + r0 * d, ldb: d, beta: 1, dK, ldc: d)
                     gemm(transposeA: true, m: r1, n: d, k: rows, block, lda: length, dO + r0 * d, ldb: d, beta: 1, dV, ldc: d)
                 }

@@ -146,3 +146,49 @@ final class AVX512GemmTests: XCTestCase {
         }
     }
 }
+
+final class PackedOperandTests: XCTestCase {
+    /// Products over an operand packed once, as attention uses them (the first k rows and n columns of op(B), several
+    /// products per packing), against OpenBLAS: both transposes, remainders of the 6 × 64 tile in m, n and k, alpha
+    /// and beta, C inside a wider matrix. Where products do not run our kernel, the same calls go through `gemm`.
+    func testProductsOverAPackedOperandEqualOpenBLAS() {
+        var generator = SeededGenerator(seed: 35)
+        for (rows, columns) in [(70, 64), (160, 32), (5, 130), (1, 1)] {
+            for transposed in [false, true] {
+                let ldb = columns + 3
+                let b = (0..<rows * ldb).map { _ in generator.nextNormal() }
+                let (depth, width) = transposed ? (columns, rows) : (rows, columns)
+                let bufferFloats = max(1, PackedOperand.packedFloats(rows: rows, columns: columns, transposed: transposed))
+                let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferFloats * 4, alignment: 64)
+                    .bindMemory(to: Float.self, capacity: bufferFloats)
+                defer { buffer.deallocate() }
+                b.withUnsafeBufferPointer { b in
+                    let operand = PackedOperand(b.baseAddress!, rows: rows, columns: columns, ldb: ldb, transposed: transposed,
+                                                buffer: buffer)
+                    for (m, n, k) in [(13, width, depth), (6, max(1, width - 5), max(1, depth - 7)), (1, 1, 1), (64, width, depth / 2 + 1)] {
+                        for (alpha, beta): (Float, Float) in [(1, 0), (0.125, 1)] {
+                            let lda = k + 2, ldc = n + 4
+                            let a = (0..<m * lda).map { _ in generator.nextNormal() }
+                            let start = (0..<m * ldc).map { _ in generator.nextNormal() }
+                            var ours = start, reference = start
+                            operand.multiply(m: m, n: n, k: k, alpha: alpha, a, lda: lda, beta: beta, &ours, ldc: ldc)
+                            openBLASGemm(transposeA: false, transposeB: transposed, m: m, n: n, k: k, alpha: alpha, a, lda: lda,
+                                         b.baseAddress!, ldb: ldb, beta: beta, &reference, ldc: ldc)
+                            let label = "B \(rows)×\(columns) transposed \(transposed) m \(m) n \(n) k \(k) alpha \(alpha) beta \(beta)"
+                            for row in 0..<m {
+                                for column in 0..<ldc {
+                                    let index = row * ldc + column
+                                    if column < n {
+                                        XCTAssertEqual(ours[index], reference[index], accuracy: 1e-4 * (1 + abs(reference[index])), label)
+                                    } else {
+                                        XCTAssertEqual(ours[index], start[index], label)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

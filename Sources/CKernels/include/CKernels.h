@@ -16,6 +16,15 @@ void grpo_skinny_gemm_avx512(long m, long start, long end, long k, const float *
 void grpo_gemm_avx512(bool transposeA, bool transposeB, long m, long n, long k, float alpha, const float *a, long lda,
                       const float *b, long ldb, float beta, float *c, long ldc);
 
+/// B packed once and used by several products (attention's keys and values, multiplied block by block): the floats
+/// a packed op(B)[depth × columns] takes, its packing (`packed` 64-byte aligned), and C[m×n] = alpha · A · op(B)[0..<k,
+/// 0..<n] + beta · C for a row-major A and the first k ≤ `packedDepth` rows and n ≤ `columns` columns of a packed op(B).
+/// Same arithmetic as `grpo_gemm_avx512` over one depth block. Call only when `grpo_cpu_has_avx512()`.
+long grpo_gemm_avx512_packed_b_floats(long depth, long columns);
+void grpo_gemm_avx512_pack_b(bool transposeB, long depth, long columns, const float *b, long ldb, float *packed);
+void grpo_gemm_avx512_with_packed_b(long m, long n, long k, float alpha, const float *a, long lda, const float *packed,
+                                    long packedDepth, float beta, float *c, long ldc);
+
 /// Single-precision GFLOP/s of this thread running only independent fused multiply-adds for `seconds`, with the
 /// widest vectors the CPU has (AVX-512, else AVX2 + FMA; 0 on CPUs with neither): the momentary ceiling of a
 /// matrix product on this core.
