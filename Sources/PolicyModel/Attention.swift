@@ -114,7 +114,7 @@ enum Attention {
     static func causalBlocks(_ length: Int) -> StrideTo<Int> { stride(from: 0, to: length, by: causalBlockRows) }
 
     /// softmax(q·kᵀ/√d + causal mask)·v for every sequence and head. One job per sequence and key/value head: its
-    /// keys and values are copied and packed once for every query head of the group and every block of rows.
+    /// keys and values are copied (and packed, see `PackedOperand`) once for all the group's query heads and blocks.
     static func forward(qkv: UnsafePointer<Float>, sequences: PackedSequences, config: TransformerConfig,
                         output: UnsafeMutablePointer<Float>) {
         let kvHeads = config.keyValueHeadCount, groupSize = config.headCount / kvHeads
