@@ -70,7 +70,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 /// The machine's FMA ceiling (all threads at once) measured before and after a benchmark, and the fraction of
 /// the higher of the two that `achievedGflops` reached: on a shared virtual machine the ceiling itself moves, so a
 /// time alone does not say whether the code or the machine got slower. The higher one, because a probe sometimes
-/// reads half the machine for a second or so (117 against 230 GFLOP/s), and their mean then gave 106 %.
+/// reads half the machine for a while (117 against 221 GFLOP/s, for at least 0.3 s), and their mean then gave 106 %.
 func ceilingFields(before: Double, after: Double, achievedGflops: Double) -> [String: Any] {
     let ceiling = max(before, after)
     return ["fma_peak_gflops_before": before, "fma_peak_gflops_after": after,
