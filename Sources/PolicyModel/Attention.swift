@@ -113,11 +113,35 @@ enum Attention {
     /// The row blocks [r0, r1) of a run of `length` rows.
     static func causalBlocks(_ length: Int) -> StrideTo<Int> { stride(from: 0, to: length, by: causalBlockRows) }
 
+    /// Runs `body` once for every (sequence, key/value head) of the batch, in parallel: the run's first row and length,
+    /// and scratch regions of `regionSizes(length)` floats of the running thread's block.
+    static func forEachKeyValueGroup(
+        _ sequences: PackedSequences, config: TransformerConfig, regionSizes: (_ length: Int) -> [Int],
+        _ body: (_ sequence: Int, _ group: Int, _ start: Int, _ length: Int, _ regions: [UnsafeMutablePointer<Float>]) -> Void
+    ) {
+        let kvHeads = config.keyValueHeadCount
+        let scratch = ThreadScratch(regionSizes: regionSizes(sequences.lengths.max() ?? 0))
+        defer { scratch.deallocate() }
+        Parallel.parallelForEach(sequences.lengths.count * kvHeads) { job, thread in
+            let sequence = job / kvHeads, group = job % kvHeads, length = sequences.lengths[sequence]
+            guard length > 0 else { return }
+            body(sequence, group, sequences.starts[sequence], length, scratch.carve(thread, regionSizes(length)))
+        }
+    }
+
+    /// Key/value head `group`'s keys and values of the `length` fused q|k|v rows from `start`, as contiguous rows.
+    static func copyKeysAndValues(_ qkv: UnsafePointer<Float>, start: Int, length: Int, group: Int, config: TransformerConfig,
+                                  keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        let d = config.headDimension, width = config.qkvWidth, first = qkv + start * width + config.queryWidth + group * d
+        copyRows(first, stride: width, rows: length, width: d, into: keys)
+        copyRows(first + config.keyValueWidth, stride: width, rows: length, width: d, into: values)
+    }
+
     /// softmax(q·kᵀ/√d + causal mask)·v for every sequence and head. One job per sequence and key/value head: its
     /// keys and values are copied (and packed, see `PackedOperand`) once for all the group's query heads and blocks.
     static func forward(qkv: UnsafePointer<Float>, sequences: PackedSequences, config: TransformerConfig,
                         output: UnsafeMutablePointer<Float>) {
-        let kvHeads = config.keyValueHeadCount, groupSize = config.headCount / kvHeads
+        let groupSize = config.headCount / config.keyValueHeadCount
         let d = config.headDimension, width = config.qkvWidth, outputWidth = config.queryWidth
         let scale = 1 / Float(d).squareRoot()
         func regionSizes(_ length: Int) -> [Int] {
@@ -125,18 +149,10 @@ enum Attention {
              PackedOperand.packedFloats(rows: length, columns: d, transposed: true),
              PackedOperand.packedFloats(rows: length, columns: d, transposed: false)]
         }
-        let scratch = ThreadScratch(regionSizes: regionSizes(sequences.lengths.max() ?? 0))
-        defer { scratch.deallocate() }
-        Parallel.parallelForEach(sequences.lengths.count * kvHeads) { job, thread in
-            let sequence = job / kvHeads, group = job % kvHeads
-            let length = sequences.lengths[sequence], start = sequences.starts[sequence]
-            guard length > 0 else { return }
+        forEachKeyValueGroup(sequences, config: config, regionSizes: regionSizes) { sequence, group, start, length, regions in
             let visibility = sequences.visibility(of: sequence)
-            let regions = scratch.carve(thread, regionSizes(length))
             let p = regions[0], q = regions[1], k = regions[2], v = regions[3]
-            copyRows(qkv + start * width + config.queryWidth + group * d, stride: width, rows: length, width: d, into: k)
-            copyRows(qkv + start * width + config.queryWidth + config.keyValueWidth + group * d, stride: width, rows: length,
-                     width: d, into: v)
+            copyKeysAndValues(qkv, start: start, length: length, group: group, config: config, keys: k, values: v)
             let keys = PackedOperand(k, rows: length, columns: d, ldb: d, transposed: true, buffer: regions[4])
             let values = PackedOperand(v, rows: length, columns: d, ldb: d, transposed: false, buffer: regions[5])
             for head in group * groupSize..<(group + 1) * groupSize {
@@ -211,7 +227,7 @@ enum Attention {
     /// writes its group's dK, dV and its query heads' dQ).
     static func backward(outputGradient: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
                          sequences: PackedSequences, config: TransformerConfig, qkvGradient: UnsafeMutablePointer<Float>) {
-        let heads = config.headCount, kvHeads = config.keyValueHeadCount, groupSize = heads / kvHeads
+        let groupSize = config.headCount / config.keyValueHeadCount
         let d = config.headDimension, width = config.qkvWidth, outputWidth = config.queryWidth
         let scale = 1 / Float(d).squareRoot()
         func regionSizes(_ length: Int) -> [Int] {
@@ -221,20 +237,12 @@ enum Attention {
              PackedOperand.packedFloats(rows: length, columns: d, transposed: true),
              PackedOperand.packedFloats(rows: length, columns: d, transposed: false)]
         }
-        let threadScratch = ThreadScratch(regionSizes: regionSizes(sequences.lengths.max() ?? 0))
-        defer { threadScratch.deallocate() }
         // One job per (sequence, kv head): the query heads of a group add into the same dK, dV.
-        Parallel.parallelForEach(sequences.lengths.count * kvHeads) { job, thread in
-            let sequence = job / kvHeads, group = job % kvHeads
-            let length = sequences.lengths[sequence], start = sequences.starts[sequence]
-            guard length > 0 else { return }
+        forEachKeyValueGroup(sequences, config: config, regionSizes: regionSizes) { sequence, group, start, length, regions in
             let visibility = sequences.visibility(of: sequence)
-            let regions = threadScratch.carve(thread, regionSizes(length))
             let scores = regions[0], p = regions[1], k = regions[2], v = regions[3], q = regions[4], dO = regions[5]
             let dQ = regions[6], dK = regions[7], dV = regions[8]
-            copyRows(qkv + start * width + config.queryWidth + group * d, stride: width, rows: length, width: d, into: k)
-            copyRows(qkv + start * width + config.queryWidth + config.keyValueWidth + group * d, stride: width, rows: length,
-                     width: d, into: v)
+            copyKeysAndValues(qkv, start: start, length: length, group: group, config: config, keys: k, values: v)
             // kᵀ for the scores, vᵀ for dP = dO·vᵀ, k for dQ = dS·k.
             let keysTransposed = PackedOperand(k, rows: length, columns: d, ldb: d, transposed: true, buffer: regions[9])
             let valuesTransposed = PackedOperand(v, rows: length, columns: d, ldb: d, transposed: true, buffer: regions[10])
