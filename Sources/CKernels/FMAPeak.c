@@ -56,7 +56,7 @@ __attribute__((target("avx2,fma"))) static double peakAVX2(double seconds) {
 
 double grpo_fma_peak_gflops(double seconds) {
     if (grpo_cpu_has_avx512()) return peakAVX512(seconds);
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return peakAVX2(seconds);
+    if (grpo_cpu_has_avx2_fma()) return peakAVX2(seconds);
     return 0;
 }
 

@@ -6,11 +6,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-bool grpo_cpu_has_avx512(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-}
-
 #define TARGET __attribute__((target("avx512f"), always_inline)) static inline
 
 TARGET void store(float value, float *c, float beta) { *c = beta == 0 ? value : value + beta * *c; }
@@ -106,8 +101,6 @@ void grpo_skinny_gemm_avx512(long m, long start, long end, long k, const float *
 }
 
 #else
-
-bool grpo_cpu_has_avx512(void) { return false; }
 
 void grpo_skinny_gemm_avx512(long m, long start, long end, long k, const float *a, long lda, const float *w, long ldw,
                              float beta, float *c, long ldc) {

@@ -71,10 +71,11 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 /// the higher of the two that `achievedGflops` reached: on a shared virtual machine the ceiling itself moves, so a
 /// time alone does not say whether the code or the machine got slower. The higher one, because a probe sometimes
 /// reads half the machine for a while (117 against 221 GFLOP/s, for at least 0.3 s), and their mean then gave 106 %.
+/// With them, the kernels OpenBLAS ran (`OpenBLASCore`).
 func ceilingFields(before: Double, after: Double, achievedGflops: Double) -> [String: Any] {
     let ceiling = max(before, after)
     return ["fma_peak_gflops_before": before, "fma_peak_gflops_after": after,
-            "fraction_of_fma_peak": ceiling > 0 ? achievedGflops / ceiling : 0]
+            "fraction_of_fma_peak": ceiling > 0 ? achievedGflops / ceiling : 0, "openblas_core": OpenBLASCore.name]
 }
 
 func printJSON(_ object: [String: Any]) throws {
@@ -92,6 +93,15 @@ struct BenchSampleCommand: ParsableCommand {
     @Option(help: "Prompt tokens.") var promptLength: Int = 32
     @Option(help: "New tokens per prompt.") var newTokens: Int = 128
     @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        for (flag, value) in [("--runs", runs), ("--batch", batch), ("--prompt-length", promptLength)] where value < 1 {
+            throw ValidationError("\(flag) must be at least 1, got \(value)")
+        }
+        guard newTokens >= 2 else {
+            throw ValidationError("--new-tokens must be at least 2 (decode steps are timed after the first), got \(newTokens)")
+        }
+    }
 
     func run() throws {
         try threadOptions.apply()
@@ -138,6 +148,13 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Sequences.") var batch: Int = 16
     @Option(help: "Tokens per sequence.") var sequenceLength: Int = 160
     @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        for (flag, value, least) in [("--runs", runs, 1), ("--batch", batch, 1), ("--sequence-length", sequenceLength, 2)]
+        where value < least {
+            throw ValidationError("\(flag) must be at least \(least), got \(value)")
+        }
+    }
 
     func run() throws {
         try threadOptions.apply()

@@ -72,7 +72,8 @@ struct BenchGemmCommand: ParsableCommand {
         }
         let coreAfter = FMAPeak.gigaflops(seconds: 0.2) / Double(Parallel.threadCount)
         var summary: [String: Any] = ["benchmark": "gemm", "shape": "training step (weighted)",
-                                      "fma_peak_one_core_gflops_before": coreBefore, "fma_peak_one_core_gflops_after": coreAfter]
+                                      "fma_peak_one_core_gflops_before": coreBefore, "fma_peak_one_core_gflops_after": coreAfter,
+                                      "openblas_core": OpenBLASCore.name]
         for kernel in kernels {
             let gflops = totalFlops / weightedSeconds[kernel]! / 1e9
             summary["\(kernel.rawValue)_gflops_median"] = gflops

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Experiments
+import Foundation
+import Tensors
 
 @main
 struct GRPOCommand: ParsableCommand {
@@ -20,5 +22,20 @@ struct GRPOCommand: ParsableCommand {
             CompareCommand.self,
         ]
     )
-}
 
+    static func main() {
+        restartWithOpenBLASKernelsForThisCPU()
+        main(nil)
+    }
+
+    /// OpenBLAS chose kernels older than this CPU's vector instructions (`OpenBLASCore`): it reads
+    /// `OPENBLAS_CORETYPE` only when it is loaded, so the process starts again with it set. A value the user set is
+    /// kept; if the restart fails, the command runs with OpenBLAS's own choice.
+    private static func restartWithOpenBLASKernelsForThisCPU() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let core = OpenBLASCore.suggestedCoreType else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        unsetenv("OPENBLAS_CORETYPE")
+    }
+}

@@ -17,8 +17,8 @@ final class ModelCommandTests: XCTestCase {
 
     struct Result { let status: Int32; let output: String; let error: String }
 
-    func grpo(_ arguments: [String]) throws -> Result {
-        let result = try runGRPO(arguments)
+    func grpo(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let result = try runGRPO(arguments, environment: environment)
         return Result(status: result.status, output: result.standardOutput, error: result.standardError)
     }
 
@@ -120,5 +120,39 @@ final class ModelCommandTests: XCTestCase {
             }
         }
         #endif
+    }
+
+    func testBenchRejectsSizesItCannotTime() throws {
+        for (arguments, flag) in [(["sample", "--runs", "0"], "--runs"), (["sample", "--new-tokens", "1"], "--new-tokens"),
+                                  (["sample", "--batch", "0"], "--batch"), (["train", "--runs", "0"], "--runs"),
+                                  (["train", "--sequence-length", "1"], "--sequence-length")] {
+            let result = try grpo(["bench"] + arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertTrue(result.error.contains("\(flag) must be at least"), result.error)
+            XCTAssertFalse(result.error.contains("Backtrace") || result.error.contains("Fatal error"), result.error)
+        }
+    }
+
+    /// OpenBLAS 0.3.21 gives CPUs newer than its table SSE3 kernels (an Intel Xeon of model 207: `Prescott`);
+    /// `grpo` starts again with `OPENBLAS_CORETYPE` set then, and keeps a value the user set.
+    func testOpenBLASRunsKernelsForThisCPUsVectorInstructions() throws {
+        let arguments = ["bench", "sample", "--config", "tiny", "--runs", "1", "--batch", "1", "--new-tokens", "2"]
+        let result = try grpo(arguments)
+        XCTAssertEqual(result.status, 0, result.error)
+        let core = try XCTUnwrap(jsonLines(result.output).first?["openblas_core"] as? String)
+        if cpuFlags.contains("avx2") && cpuFlags.contains("fma") && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            XCTAssertTrue(["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"].contains(core.lowercased()),
+                          "OpenBLAS runs \(core) kernels on a CPU with AVX2 and FMA")
+        }
+        let chosen = try grpo(arguments, environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        XCTAssertEqual(chosen.status, 0, chosen.error)
+        XCTAssertEqual(jsonLines(chosen.output).first?["openblas_core"] as? String, "Prescott")
+    }
+
+    /// The flags of /proc/cpuinfo's first processor (empty where there is none).
+    var cpuFlags: Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: ":").last?.split(separator: " ").map(String.init) ?? [])
     }
 }

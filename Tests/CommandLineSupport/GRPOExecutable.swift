@@ -8,13 +8,14 @@ public struct CommandResult {
     public let standardError: String
 }
 
-/// Runs the `grpo` that `swift build` put next to the test bundle, as a user would; skips the test
-/// (with the reason) when it is not there.
-public func runGRPO(_ arguments: [String]) throws -> CommandResult {
+/// Runs the `grpo` that `swift build` put next to the test bundle, as a user would, with `environment` added to
+/// this process's; skips the test (with the reason) when it is not there.
+public func runGRPO(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
     let binary = try grpoExecutable()
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
     process.standardError = error

@@ -3,8 +3,12 @@
 
 #include <stdbool.h>
 
-/// Whether this CPU (and the operating system) can run the AVX-512 kernels below.
+/// Whether this CPU (and the operating system) can run the AVX-512 kernels below (AVX-512 F).
 bool grpo_cpu_has_avx512(void);
+/// Whether it has the AVX-512 subsets OpenBLAS's `SkylakeX` kernels use (F, CD, BW, DQ, VL).
+bool grpo_cpu_has_avx512_skylake(void);
+/// Whether it has AVX2 and FMA (what OpenBLAS's `Haswell` kernels use).
+bool grpo_cpu_has_avx2_fma(void);
 
 /// C[m×(end−start)] (columns start..<end of C) = A[m×k] · W[start..<end, :]ᵀ + beta · C, with AVX-512, for few rows
 /// (decoding: one row of A per sequence). Call only when `grpo_cpu_has_avx512()`.
