@@ -81,7 +81,7 @@ struct BenchTokenizeCommand: ParsableCommand {
 
     /// The "question", "answer" and "text" strings of each JSONL line, in order.
     static func texts(from path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = JSONLines.contents(of: path) else {
             throw TokenizeCommandError(message: "cannot read \(path)")
         }
         var texts: [String] = []

@@ -6,9 +6,17 @@ struct JSONLinesError: Error, CustomStringConvertible {
 }
 
 enum JSONLines {
+    /// The bytes of an input file, which may be a pipe (`/dev/stdin`, a shell's `<(command)`): `FileManager`'s
+    /// `contents(atPath:)` reads only regular files. nil when it does not exist or cannot be read.
+    static func contents(of path: String) -> Data? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return try? handle.readToEnd() ?? Data()
+    }
+
     /// Parses every non-empty line of `path` as a JSON object.
     static func read(_ path: String) throws -> [(line: Int, object: [String: Any])] {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = contents(of: path) else {
             throw JSONLinesError(description: "\(path): no such file or not readable")
         }
         guard let text = String(data: data, encoding: .utf8) else {

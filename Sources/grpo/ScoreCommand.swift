@@ -56,7 +56,7 @@ struct ScoreCommand: ParsableCommand {
         }
         var rewardSet = try makeRewardSet(registry)
 
-        guard let data = FileManager.default.contents(atPath: input) else {
+        guard let data = JSONLines.contents(of: input) else {
             throw ScoreError("cannot read the input file '\(input)'")
         }
         let sink = try LineWriter(path: output)

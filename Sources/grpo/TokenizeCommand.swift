@@ -45,7 +45,7 @@ struct TokenizeCommand: ParsableCommand {
         } catch let error as TokenizerError {
             throw TokenizeCommandError(message: error.description)
         }
-        guard let data = FileManager.default.contents(atPath: input) else {
+        guard let data = JSONLines.contents(of: input) else {
             throw TokenizeCommandError(message: "cannot read \(input)")
         }
         let writer = try LineWriter(path: output)

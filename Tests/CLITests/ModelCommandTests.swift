@@ -79,6 +79,27 @@ final class ModelCommandTests: XCTestCase {
         }
     }
 
+    /// `--input` may be a pipe: `/dev/stdin`, or a shell's `<(command)`.
+    func testInputFromAPipe() throws {
+        let model = Self.fixtures.appendingPathComponent("qwen2-tiny").path
+        let line = #"{"prompt_ids": [1, 5, 9], "completion_ids": [4, 7]}"#
+        let fromFile = try grpo(["logprobs", "--model", model, "--input", try write([line], to: "pair.jsonl")])
+        XCTAssertEqual(fromFile.status, 0, fromFile.error)
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "printf '%s\\n' \"$LINE\" | \"$GRPO\" logprobs --model \"$MODEL\" --input /dev/stdin"]
+        shell.environment = ProcessInfo.processInfo.environment.merging(
+            ["LINE": line, "GRPO": try grpoExecutable().path, "MODEL": model]) { _, new in new }
+        let output = Pipe()
+        shell.standardOutput = output
+        try shell.run()
+        let piped = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        shell.waitUntilExit()
+        XCTAssertEqual(shell.terminationStatus, 0)
+        XCTAssertEqual(piped, fromFile.output)
+        XCTAssertEqual((jsonLines(piped).first?["logprobs"] as? [Double])?.count, 2)
+    }
+
     func testBadInputIsAClearErrorNamingTheLine() throws {
         let model = Self.fixtures.appendingPathComponent("qwen2-tiny").path
         let outOfVocabulary = try write(["{\"prompt_ids\": [1, 2], \"completion_ids\": [3]}", "{\"prompt_ids\": [1], \"completion_ids\": [9999]}"], to: "bad.jsonl")
