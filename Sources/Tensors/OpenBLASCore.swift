@@ -18,8 +18,8 @@ public enum OpenBLASCore {
         replacement(for: name, cpuHasAVX512: grpo_cpu_has_avx512_skylake(), cpuHasAVX2: grpo_cpu_has_avx2_fma())
     }
 
-    /// OpenBLAS's kernel sets that use AVX2 and FMA or AVX-512 (lowercased).
-    static let vectorCores: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"]
+    /// OpenBLAS's kernel sets for CPUs with AVX2 and FMA or AVX-512 (lowercased; `Excavator` is AMD's last core before Zen).
+    static let vectorCores: Set<String> = ["haswell", "excavator", "zen", "skylakex", "cooperlake", "sapphirerapids"]
 
     /// `SkylakeX` on a CPU with AVX-512 (F, CD, BW, DQ, VL), `Haswell` on one with AVX2 and FMA, when OpenBLAS chose
     /// kernels older than either (`core`); nil when its choice uses AVX2 or AVX-512 already, or the CPU has neither.

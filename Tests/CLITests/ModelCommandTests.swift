@@ -162,7 +162,7 @@ final class ModelCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.error)
         let core = try XCTUnwrap(jsonLines(result.output).first?["openblas_core"] as? String)
         if cpuFlags.contains("avx2") && cpuFlags.contains("fma") && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
-            XCTAssertTrue(["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"].contains(core.lowercased()),
+            XCTAssertTrue(["haswell", "excavator", "zen", "skylakex", "cooperlake", "sapphirerapids"].contains(core.lowercased()),
                           "OpenBLAS runs \(core) kernels on a CPU with AVX2 and FMA")
         }
         let chosen = try grpo(arguments, environment: ["OPENBLAS_CORETYPE": "Prescott"])

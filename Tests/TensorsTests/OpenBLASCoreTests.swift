@@ -10,7 +10,7 @@ final class OpenBLASCoreTests: XCTestCase {
     }
 
     func testKernelsWithAVX2OrAVX512AreKept() {
-        for core in ["Haswell", "Zen", "SkylakeX", "COOPERLAKE", "SapphireRapids"] {
+        for core in ["Haswell", "Excavator", "Zen", "SkylakeX", "COOPERLAKE", "SapphireRapids"] {
             XCTAssertNil(OpenBLASCore.replacement(for: core, cpuHasAVX512: true, cpuHasAVX2: true), core)
         }
     }
