@@ -110,9 +110,9 @@ final class SkinnyGemmTests: XCTestCase {
 final class AVX512GemmTests: XCTestCase {
     /// The AVX-512 kernel against the product summed in double precision, each element's error relative to the sum of
     /// its terms' magnitudes (float32 rounding grows with them; the error of a depth step left out or taken twice
-    /// does not shrink with them), for every transpose combination, with remainders of its 6 × 64 tile, depths past one packed block (384), rows past one
-    /// packed panel (3072), columns past one block of B (512), A, B and C inside wider matrices, and several alpha and
-    /// beta. beta = 0 must ignore C (NaN there).
+    /// does not shrink with them), for every transpose combination, with remainders of its 6 × 64 tile, depths past
+    /// one packed block (384), rows past one packed panel (3072), columns past one block of B (512), A, B and C inside
+    /// wider matrices, and several alpha and beta. beta = 0 must ignore C (NaN there).
     func testAVX512GemmEqualsTheExactProduct() throws {
         guard grpo_cpu_has_avx512() else { throw XCTSkip("this CPU has no AVX-512") }
         var generator = SeededGenerator(seed: 34)
