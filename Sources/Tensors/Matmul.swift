@@ -75,7 +75,7 @@ func serialGemm(
         for row in 0..<m { for column in 0..<n { c[row * ldc + column] *= beta } }
         return
     }
-    if AVX512Kernels.enabled && AVX512Kernels.fillsTiles(columns: n) {
+    if AVX512Kernels.runsProducts(columns: n) {
         grpo_gemm_avx512(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     }
@@ -120,6 +120,9 @@ enum AVX512Kernels {
     /// padding. Narrower products (attention's per-head products with head_dim 32: half of every tile wasted,
     /// 54–58 against OpenBLAS's 90 GFLOP/s) stay on OpenBLAS.
     static func fillsTiles(columns n: Int) -> Bool { 4 * ((n + 63) / 64 * 64) <= 5 * n }
+
+    /// Whether a (non-decode) product with `n` columns runs our GEMM kernel rather than OpenBLAS.
+    static func runsProducts(columns n: Int) -> Bool { enabled && fillsTiles(columns: n) }
 }
 
 /// The single-threaded matrix products `gemm` chooses between, by name, for benchmarks that compare them.

@@ -1,8 +1,8 @@
 import CKernels
 
 /// The right operand op(B) of several products, prepared once: packed for our AVX-512 kernel where `gemm` would
-/// run that kernel (`AVX512Kernels.enabled`, and op(B) wide enough to fill its tiles), else kept as the row-major
-/// matrix `gemm` reads.
+/// run that kernel (`AVX512Kernels.runsProducts`: AVX-512, and op(B) wide enough to fill its tiles), else kept as
+/// the row-major matrix `gemm` reads.
 ///
 /// Attention multiplies by one run's keys and values block after block; `gemm` would pack them again for every
 /// block, and with a depth of one head (64) packing is about a third of such a product. Products too narrow for
@@ -19,11 +19,9 @@ public struct PackedOperand {
     /// Floats of the packing buffer for op(B) of a [rows × columns] B (0 where products do not run our kernel).
     public static func packedFloats(rows: Int, columns: Int, transposed: Bool) -> Int {
         let (depth, width) = transposed ? (columns, rows) : (rows, columns)
-        guard isPacked(columns: width) else { return 0 }
+        guard AVX512Kernels.runsProducts(columns: width) else { return 0 }
         return grpo_gemm_avx512_packed_b_floats(depth, width)
     }
-
-    static func isPacked(columns: Int) -> Bool { AVX512Kernels.enabled && AVX512Kernels.fillsTiles(columns: columns) }
 
     /// op(B) of B [rows × columns] (row stride `ldb`), op(B) = Bᵀ when `transposed`. `buffer`, 64-byte aligned with
     /// `packedFloats` floats, receives the packed copy; B itself must stay alive and unchanged while this is used.
@@ -33,7 +31,7 @@ public struct PackedOperand {
         self.transposed = transposed
         depth = transposed ? columns : rows
         self.columns = transposed ? rows : columns
-        if Self.isPacked(columns: self.columns) {
+        if AVX512Kernels.runsProducts(columns: self.columns) {
             precondition(Int(bitPattern: buffer) % 64 == 0, "PackedOperand needs a 64-byte aligned buffer")
             grpo_gemm_avx512_pack_b(transposed, depth, self.columns, b, ldb, buffer)
             packed = buffer

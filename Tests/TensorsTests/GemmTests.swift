@@ -3,20 +3,6 @@ import XCTest
 @testable import Tensors
 
 final class GemmTests: XCTestCase {
-    func naive(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) -> [Float] {
-        var c = [Float](repeating: 0, count: m * n)
-        for i in 0..<m { for j in 0..<n {
-            var total: Float = 0
-            for p in 0..<k {
-                let x = transposeA ? a[p * m + i] : a[i * k + p]
-                let y = transposeB ? b[j * k + p] : b[p * n + j]
-                total += x * y
-            }
-            c[i * n + j] = total
-        } }
-        return c
-    }
-
     func testGemmMatchesNaiveProductForEveryTransposeCombination() {
         var generator = SeededGenerator(seed: 3)
         let (m, n, k) = (7, 5, 9)
@@ -27,7 +13,9 @@ final class GemmTests: XCTestCase {
                 var c = [Float](repeating: 1, count: m * n)
                 gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, lda: transposeA ? m : k,
                      b, ldb: transposeB ? k : n, &c, ldc: n)
-                let expected = naive(a, b, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+                var expected = [Float](repeating: 0, count: m * n)
+                doublePrecisionGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                                    a, lda: transposeA ? m : k, b, ldb: transposeB ? k : n, beta: 0, &expected, ldc: n)
                 for (x, y) in zip(c, expected) { XCTAssertEqual(x, y, accuracy: 1e-4, "transposeA \(transposeA) transposeB \(transposeB)") }
             }
         }
